@@ -1,0 +1,134 @@
+import Configuration
+import Foundation
+import Logging
+
+/// A configuration value that is missing or wrong. Its description is the one line the program
+/// prints before it exits, naming the environment variable.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public var key: String
+    public var reason: String
+
+    /// The environment variable for a dotted key: `mode.api.token` is `MODE_API_TOKEN`.
+    public var variable: String { self.key.uppercased().replacingOccurrences(of: ".", with: "_") }
+    public var description: String { "configuration error: \(self.variable) \(self.reason)" }
+}
+
+/// Everything the gateway reads from its configuration, checked once at start.
+///
+/// Each setting has one key: `mode.api.url` is `MODE_API_URL` in the environment, `--mode-api-url`
+/// on the command line, and `MODE_API_URL=` in a `.env` file. The README lists them all.
+public struct GatewayConfiguration: Sendable {
+    /// `http.host`: the address to listen on.
+    public var host = "127.0.0.1"
+    /// `http.port`: the port to listen on (0 picks a free one).
+    public var port = 8080
+    /// `mode.workspace`: the Mode workspace every route reads.
+    public var workspace: String
+    /// `mode.api.token`, `mode.api.secret` (or `…_file` variants): the operator's Mode credentials.
+    public var credentials: ModeCredentials
+    /// `mode.api.url`: Mode's API base URL.
+    public var modeURL = "https://app.mode.com/api"
+    /// `mode.timeout.seconds`: the deadline for one upstream call.
+    public var upstreamTimeout: Duration = .seconds(30)
+    /// `mode.connect.timeout.seconds`: the deadline for opening a connection to Mode.
+    public var connectTimeout: Duration = .seconds(5)
+    /// `mode.max.pages`: the most pages read to complete one list.
+    public var maxPages = 200
+    /// `mode.max.response.bytes`: the largest single answer accepted from Mode.
+    public var maxResponseBytes = 32 * 1024 * 1024
+    /// `log.level`: trace, debug, info, notice, warning, error or critical.
+    public var logLevel: Logger.Level = .info
+
+    public init(workspace: String, credentials: ModeCredentials) {
+        self.workspace = workspace
+        self.credentials = credentials
+    }
+
+    /// Reads and checks every setting; the first problem is thrown, naming its variable.
+    public init(reader: ConfigReader) throws(ConfigurationError) {
+        let parse = ConfigParser(reader: reader)
+        let workspace = try parse.required("mode.workspace")
+        guard Token.isValid(workspace) else {
+            throw ConfigurationError(key: "mode.workspace", reason: "must be a Mode workspace name (letters, digits, '_' and '-').")
+        }
+        let token = try parse.secret("mode.api.token")
+        let secret = try parse.secret("mode.api.secret")
+        self.init(workspace: workspace, credentials: ModeCredentials(token: token, secret: secret))
+        self.host = parse.string("http.host") ?? self.host
+        self.port = try parse.int("http.port", in: 0...65535) ?? self.port
+        if let url = parse.string("mode.api.url") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
+                throw ConfigurationError(key: "mode.api.url", reason: "must be an http:// or https:// URL.")
+            }
+            self.modeURL = url
+        }
+        self.upstreamTimeout = try parse.seconds("mode.timeout.seconds") ?? self.upstreamTimeout
+        self.connectTimeout = try parse.seconds("mode.connect.timeout.seconds") ?? self.connectTimeout
+        self.maxPages = try parse.int("mode.max.pages", in: 1...10_000) ?? self.maxPages
+        self.maxResponseBytes = try parse.int("mode.max.response.bytes", in: 1024...(1 << 30)) ?? self.maxResponseBytes
+        if let level = parse.string("log.level") {
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw ConfigurationError(key: "log.level", reason: "must be one of trace, debug, info, notice, warning, error, critical.")
+            }
+            self.logLevel = parsed
+        }
+    }
+}
+
+/// Reads raw strings from a `ConfigReader` and turns them into checked values, so that every
+/// error names the variable and says what is expected.
+struct ConfigParser {
+    let reader: ConfigReader
+
+    func string(_ key: String) -> String? {
+        guard let value = self.reader.string(forKey: ConfigKey(key)), !value.isEmpty else { return nil }
+        return value
+    }
+
+    func required(_ key: String) throws(ConfigurationError) -> String {
+        guard let value = self.string(key) else { throw ConfigurationError(key: key, reason: "is required.") }
+        return value
+    }
+
+    /// A secret, given directly or through `<key>.file` (for Docker secrets). Never logged.
+    func secret(_ key: String) throws(ConfigurationError) -> String {
+        if let value = self.reader.string(forKey: ConfigKey(key), isSecret: true), !value.isEmpty {
+            return value
+        }
+        let fileKey = key + ".file"
+        guard let path = self.string(fileKey) else {
+            throw ConfigurationError(key: key, reason: "is required (or set \(ConfigurationError(key: fileKey, reason: "").variable)).")
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(key: fileKey, reason: "names a file that cannot be read.")
+        }
+        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !value.isEmpty else { throw ConfigurationError(key: fileKey, reason: "names an empty file.") }
+        return value
+    }
+
+    func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard let text = self.string(key) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(key: key, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound).")
+        }
+        return value
+    }
+
+    func bool(_ key: String) throws(ConfigurationError) -> Bool? {
+        guard let text = self.string(key) else { return nil }
+        switch text.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw ConfigurationError(key: key, reason: "must be true or false.")
+        }
+    }
+
+    func seconds(_ key: String, allowZero: Bool = false) throws(ConfigurationError) -> Duration? {
+        guard let text = self.string(key) else { return nil }
+        guard let value = Double(text), value.isFinite, allowZero ? value >= 0 : value > 0, value <= 86_400 else {
+            throw ConfigurationError(key: key, reason: "must be a number of seconds\(allowZero ? "" : " above 0"), at most 86400.")
+        }
+        return .milliseconds(Int64((value * 1000).rounded()))
+    }
+}

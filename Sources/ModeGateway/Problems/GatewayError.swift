@@ -1,0 +1,131 @@
+import HTTPTypes
+
+/// Every way a request can fail, in the gateway's own terms. ``ProblemMiddleware`` is the one
+/// place these become `application/problem+json` responses.
+public enum GatewayError: Error, Sendable, Equatable {
+    /// A path parameter is not a valid token.
+    case invalidToken(parameter: String)
+    /// A query parameter is unknown, repeated or malformed.
+    case invalidQuery(parameter: String, reason: String)
+    /// The request body is unusable; `field` names the offending field, if any.
+    case invalidBody(field: String?, reason: String)
+    /// The request body is larger than the gateway accepts.
+    case bodyTooLarge(limit: Int)
+    /// No route matches the path.
+    case routeNotFound(path: String)
+    /// The route exists, but not for this method.
+    case methodNotAllowed(allowed: [HTTPRequest.Method])
+    /// Mode says the resource does not exist.
+    case notFound(detail: String)
+    /// Mode refused the request as invalid.
+    case upstreamRejected(message: String)
+    /// Mode forbids this resource to the gateway's credentials.
+    case forbidden(detail: String)
+    /// Mode refused the gateway's own credentials.
+    case upstreamUnauthorized
+    /// Mode failed, dropped the connection, could not be reached, or answered something unusable.
+    case badGateway(detail: String)
+    /// Mode did not answer in time.
+    case gatewayTimeout(detail: String)
+    /// Mode (or the gateway's own protection of Mode) cannot take the request now.
+    case unavailable(detail: String, retryAfterSeconds: Int)
+    /// The client has no valid key.
+    case unauthenticated(detail: String)
+    /// The client's key does not reach this operation.
+    case insufficientScope(required: String)
+    /// The client sent too many requests.
+    case tooManyRequests(retryAfterSeconds: Int)
+    /// A bug in the gateway; the detail is logged, never sent.
+    case internalError(detail: String)
+}
+
+extension GatewayError {
+    /// The problem document this error becomes.
+    var problem: Problem {
+        switch self {
+        case .invalidToken(let parameter):
+            Problem(
+                status: .badRequest, slug: "invalid-token", title: "Invalid token",
+                detail: "Path parameter '\(parameter)' must be 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'."
+            )
+        case .invalidQuery(let parameter, let reason):
+            Problem(
+                status: .badRequest, slug: "invalid-query", title: "Invalid query parameter",
+                detail: "Query parameter '\(parameter)': \(reason)", extra: ["parameter": parameter]
+            )
+        case .invalidBody(let field, let reason):
+            Problem(
+                status: .badRequest, slug: "invalid-body", title: "Invalid request body",
+                detail: field.map { "Field '\($0)': \(reason)" } ?? reason,
+                extra: field.map { ["field": $0] } ?? [:]
+            )
+        case .bodyTooLarge(let limit):
+            Problem(
+                status: .contentTooLarge, slug: "body-too-large", title: "Request body too large",
+                detail: "The request body is larger than \(limit) bytes."
+            )
+        case .routeNotFound(let path):
+            Problem(
+                status: .notFound, slug: "route-not-found", title: "Not found",
+                detail: "No route matches '\(Problem.printable(path))'."
+            )
+        case .methodNotAllowed(let allowed):
+            Problem(
+                status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed",
+                detail: "This route allows \(allowed.map(\.rawValue).joined(separator: ", "))."
+            )
+        case .notFound(let detail):
+            Problem(status: .notFound, slug: "not-found", title: "Not found", detail: detail)
+        case .upstreamRejected(let message):
+            Problem(status: .badRequest, slug: "rejected-by-mode", title: "Rejected by Mode", detail: message)
+        case .forbidden(let detail):
+            Problem(status: .forbidden, slug: "forbidden", title: "Forbidden", detail: detail)
+        case .upstreamUnauthorized:
+            Problem(
+                status: .badGateway, slug: "upstream-credentials", title: "Bad gateway",
+                detail: "Mode refused the gateway's credentials. The operator has been told."
+            )
+        case .badGateway(let detail):
+            Problem(status: .badGateway, slug: "bad-gateway", title: "Bad gateway", detail: detail)
+        case .gatewayTimeout(let detail):
+            Problem(status: .gatewayTimeout, slug: "gateway-timeout", title: "Gateway timeout", detail: detail)
+        case .unavailable(let detail, _):
+            Problem(status: .serviceUnavailable, slug: "unavailable", title: "Service unavailable", detail: detail)
+        case .unauthenticated(let detail):
+            Problem(status: .unauthorized, slug: "unauthenticated", title: "Unauthenticated", detail: detail)
+        case .insufficientScope(let required):
+            Problem(
+                status: .forbidden, slug: "insufficient-scope", title: "Insufficient scope",
+                detail: "This operation needs a key with the '\(required)' scope."
+            )
+        case .tooManyRequests:
+            Problem(
+                status: .tooManyRequests, slug: "too-many-requests", title: "Too many requests",
+                detail: "This key has sent more requests than its rate allows."
+            )
+        case .internalError:
+            Problem(
+                status: .internalServerError, slug: "internal", title: "Internal error",
+                detail: "The gateway failed to handle the request. It has been logged."
+            )
+        }
+    }
+
+    /// Headers that must accompany the problem.
+    var headers: HTTPFields {
+        var fields = HTTPFields()
+        switch self {
+        case .methodNotAllowed(let allowed):
+            fields[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+        case .unavailable(_, let seconds), .tooManyRequests(let seconds):
+            fields[.retryAfter] = String(seconds)
+        case .unauthenticated:
+            fields[.wwwAuthenticate] = "Bearer realm=\"mode-gateway\""
+        case .insufficientScope(let required):
+            fields[.wwwAuthenticate] = "Bearer realm=\"mode-gateway\", error=\"insufficient_scope\", scope=\"\(required)\""
+        default:
+            break
+        }
+        return fields
+    }
+}

@@ -1,0 +1,135 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The path of one request through the gateway, top to bottom:
+/// validate → upstream (every page of a list) → transform → respond.
+///
+/// Each step is a small type with one job; this type only puts them in order.
+struct GatewayPipeline: Sendable {
+    let client: ModeClient
+    let workspace: String
+    /// The most pages read for one list before the gateway stops (the answer is then what it read).
+    let maxPages: Int
+
+    func handle(_ route: RouteSpec, request: Request, context: GatewayRequestContext) async throws -> Response {
+        context.trace.update { $0.route = route.path }
+        // Validate: path tokens, query and body, before anything goes upstream.
+        let tokens = try Self.tokens(for: route, context: context)
+        let query = try QueryString(request.uri.query)
+        let listQuery: ListQuery?
+        if route.isCollection {
+            listQuery = try ListQuery(query: query)
+        } else {
+            if let first = query.pairs.first {
+                throw GatewayError.invalidQuery(
+                    parameter: Problem.printable(first.name, limit: 64),
+                    reason: "is not a parameter of this route."
+                )
+            }
+            listQuery = nil
+        }
+        var body: ByteBuffer?
+        if route.body == .datasetUpdate {
+            body = ByteBuffer(string: try await Self.datasetUpdate(from: request).upstreamBody)
+        }
+        let path = route.upstreamPath(workspace: self.workspace, parameters: tokens)
+
+        // Upstream and transform.
+        let document: ByteBuffer
+        switch route.shape {
+        case .object:
+            let upstream = try await self.call(
+                UpstreamRequest(method: route.method, path: path, body: body),
+                context: context
+            )
+            document = try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
+        case .collection(let itemsKey):
+            document = try await self.completeList(path: path, itemsKey: itemsKey, query: listQuery ?? ListQuery(), context: context)
+        }
+        return Self.jsonResponse(document)
+    }
+
+    /// Reads a list: one page when the client names it, otherwise every page until an empty one,
+    /// a repeated one, or the page cap.
+    private func completeList(
+        path: String,
+        itemsKey: String,
+        query: ListQuery,
+        context: GatewayRequestContext
+    ) async throws -> ByteBuffer {
+        let builder = CollectionBuilder(itemsKey: itemsKey)
+        let pages = query.page.map { $0...$0 } ?? 1...self.maxPages
+        for page in pages {
+            let upstream = try await self.call(
+                UpstreamRequest(method: .get, path: path, query: query.upstreamQuery(page: page)),
+                context: context
+            )
+            let outcome = try Self.transform { () throws(TransformError) in try builder.add(page: upstream.body) }
+            switch outcome {
+            case .appended: continue
+            case .empty, .repeated: return builder.finish()
+            }
+        }
+        if query.page == nil {
+            context.logger.warning(
+                "List truncated at the page cap",
+                metadata: ["route": "\(path.hasPrefix("/") ? "list" : path)", "pages": "\(self.maxPages)"]
+            )
+        }
+        return builder.finish()
+    }
+
+    /// One upstream call; a non-success answer becomes the matching ``GatewayError``.
+    private func call(_ request: UpstreamRequest, context: GatewayRequestContext) async throws(GatewayError) -> UpstreamResponse {
+        let response = try await self.client.send(request)
+        context.trace.update {
+            $0.upstreamCalls += 1
+            $0.lastUpstreamStatus = response.status.code
+        }
+        if let error = UpstreamStatus.error(for: response) { throw error }
+        return response
+    }
+
+    private static func transform<Result>(_ body: () throws(TransformError) -> Result) throws(GatewayError) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw .badGateway(detail: "Mode answered with invalid JSON (\(error)).")
+        }
+    }
+
+    static func tokens(for route: RouteSpec, context: GatewayRequestContext) throws(GatewayError) -> [String: Token] {
+        var tokens: [String: Token] = [:]
+        for name in route.parameters {
+            guard let raw = context.parameters.get(name), let token = Token(raw) else {
+                throw .invalidToken(parameter: name)
+            }
+            tokens[name] = token
+        }
+        return tokens
+    }
+
+    static func datasetUpdate(from request: Request) async throws -> DatasetUpdate {
+        let limit = DatasetUpdate.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw GatewayError.bodyTooLarge(limit: limit)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw GatewayError.bodyTooLarge(limit: limit)
+        }
+        return try DatasetUpdate(json: Array(buffer: buffer))
+    }
+
+    static func jsonResponse(_ body: ByteBuffer) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: body)
+        )
+    }
+}

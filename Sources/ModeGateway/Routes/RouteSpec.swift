@@ -1,0 +1,59 @@
+import HTTPTypes
+
+/// One flat route: everything the pipeline needs to serve it, as data.
+///
+/// A new Mode endpoint is one ``RouteSpec`` in ``RouteTable``, a test and a line in the spec.
+public struct RouteSpec: Sendable {
+    /// What the upstream answer is, and so how it is transformed.
+    public enum Shape: Sendable, Equatable {
+        /// A single resource: HAL members stripped, `_embedded` lifted.
+        case object
+        /// A paged collection whose items are under `_embedded.<itemsKey>`: completed and flattened.
+        case collection(itemsKey: String)
+    }
+
+    /// What the route reads from the request body.
+    public enum Body: Sendable, Equatable {
+        case none
+        /// `{"name", "description", "space_token"}`, sent to Mode as `{"report": {…}}`.
+        case datasetUpdate
+    }
+
+    /// A stable name for logs, metrics and the OpenAPI `operationId`.
+    public var operationID: String
+    public var method: HTTPRequest.Method
+    /// The flat path, with `{parameter}` segments.
+    public var path: String
+    /// The Mode path below the API base, with `{workspace}` and the same parameters.
+    public var upstreamPath: String
+    public var shape: Shape
+    public var body: Body
+
+    /// The names of the path parameters, in order.
+    public var parameters: [String] {
+        self.path.split(separator: "/").compactMap { segment in
+            segment.first == "{" && segment.last == "}" ? String(segment.dropFirst().dropLast()) : nil
+        }
+    }
+
+    /// Whether the route takes the list query parameters.
+    public var isCollection: Bool {
+        if case .collection = self.shape { return true }
+        return false
+    }
+
+    /// The Mode path for these parameter values; every value must already be a valid ``Token``.
+    func upstreamPath(workspace: String, parameters: [String: Token]) -> String {
+        var path = self.upstreamPath.replacingOccurrences(of: "{workspace}", with: workspace)
+        for (name, token) in parameters {
+            path = path.replacingOccurrences(of: "{\(name)}", with: token.value)
+        }
+        return path
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        self.split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

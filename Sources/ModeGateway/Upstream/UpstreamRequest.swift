@@ -1,0 +1,37 @@
+import HTTPTypes
+import NIOCore
+
+/// One call to Mode, below the API base URL. Its headers are not the client's: the client
+/// sends Mode nothing but what the route table derives from a validated request.
+public struct UpstreamRequest: Sendable {
+    public var method: HTTPRequest.Method
+    /// The path below the base URL, such as `/acme/datasets/abc123`; built from valid tokens only.
+    public var path: String
+    /// The encoded query, without `?`.
+    public var query: String?
+    /// A JSON body, for writes.
+    public var body: ByteBuffer?
+
+    public init(method: HTTPRequest.Method, path: String, query: String? = nil, body: ByteBuffer? = nil) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.body = body
+    }
+
+    /// Whether retrying the request cannot change anything at Mode.
+    public var isIdempotentRead: Bool { self.method == .get || self.method == .head }
+}
+
+/// What Mode answered.
+public struct UpstreamResponse: Sendable {
+    public var status: HTTPResponse.Status
+    public var headers: HTTPFields
+    public var body: ByteBuffer
+
+    public init(status: HTTPResponse.Status, headers: HTTPFields = [:], body: ByteBuffer) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}

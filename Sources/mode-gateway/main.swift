@@ -1,0 +1,4 @@
+import Foundation
+import ModeGateway
+
+exit(await GatewayCommand.main())

@@ -1,0 +1,4 @@
+import Foundation
+import ModeSimulator
+
+exit(await SimulatorCommand.main())

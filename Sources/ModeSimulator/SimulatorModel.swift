@@ -79,8 +79,14 @@ public struct SimulatorWorld: Sendable {
         }
         datasets.append(
             SimDataset(
-                id: 99_999, token: "restricted", name: "Payroll", description: "Visible to HR only.",
-                spaceToken: "sp-finance", dataSourceToken: "ds-warehouse", createdAt: base, updatedAt: base,
+                id: 99_999,
+                token: "restricted",
+                name: "Payroll",
+                description: "Visible to HR only.",
+                spaceToken: "sp-finance",
+                dataSourceToken: "ds-warehouse",
+                createdAt: base,
+                updatedAt: base,
                 restricted: true
             )
         )
@@ -99,7 +105,11 @@ public struct SimulatorWorld: Sendable {
             }
         }
         return SimulatorWorld(
-            workspace: workspace, spaces: spaces, dataSources: dataSources, datasets: datasets, schedules: schedules
+            workspace: workspace,
+            spaces: spaces,
+            dataSources: dataSources,
+            datasets: datasets,
+            schedules: schedules
         )
     }
 

@@ -45,33 +45,46 @@ extension GatewayError {
         switch self {
         case .invalidToken(let parameter):
             Problem(
-                status: .badRequest, slug: "invalid-token", title: "Invalid token",
+                status: .badRequest,
+                slug: "invalid-token",
+                title: "Invalid token",
                 detail: "Path parameter '\(parameter)' must be 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'."
             )
         case .invalidQuery(let parameter, let reason):
             Problem(
-                status: .badRequest, slug: "invalid-query", title: "Invalid query parameter",
-                detail: "Query parameter '\(parameter)': \(reason)", extra: ["parameter": parameter]
+                status: .badRequest,
+                slug: "invalid-query",
+                title: "Invalid query parameter",
+                detail: "Query parameter '\(parameter)': \(reason)",
+                extra: ["parameter": parameter]
             )
         case .invalidBody(let field, let reason):
             Problem(
-                status: .badRequest, slug: "invalid-body", title: "Invalid request body",
+                status: .badRequest,
+                slug: "invalid-body",
+                title: "Invalid request body",
                 detail: field.map { "Field '\($0)': \(reason)" } ?? reason,
                 extra: field.map { ["field": $0] } ?? [:]
             )
         case .bodyTooLarge(let limit):
             Problem(
-                status: .contentTooLarge, slug: "body-too-large", title: "Request body too large",
+                status: .contentTooLarge,
+                slug: "body-too-large",
+                title: "Request body too large",
                 detail: "The request body is larger than \(limit) bytes."
             )
         case .routeNotFound(let path):
             Problem(
-                status: .notFound, slug: "route-not-found", title: "Not found",
+                status: .notFound,
+                slug: "route-not-found",
+                title: "Not found",
                 detail: "No route matches '\(Problem.printable(path))'."
             )
         case .methodNotAllowed(let allowed):
             Problem(
-                status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed",
+                status: .methodNotAllowed,
+                slug: "method-not-allowed",
+                title: "Method not allowed",
                 detail: "This route allows \(allowed.map(\.rawValue).joined(separator: ", "))."
             )
         case .notFound(let detail):
@@ -82,7 +95,9 @@ extension GatewayError {
             Problem(status: .forbidden, slug: "forbidden", title: "Forbidden", detail: detail)
         case .upstreamUnauthorized:
             Problem(
-                status: .badGateway, slug: "upstream-credentials", title: "Bad gateway",
+                status: .badGateway,
+                slug: "upstream-credentials",
+                title: "Bad gateway",
                 detail: "Mode refused the gateway's credentials. The operator has been told."
             )
         case .badGateway(let detail):
@@ -95,17 +110,23 @@ extension GatewayError {
             Problem(status: .unauthorized, slug: "unauthenticated", title: "Unauthenticated", detail: detail)
         case .insufficientScope(let required):
             Problem(
-                status: .forbidden, slug: "insufficient-scope", title: "Insufficient scope",
+                status: .forbidden,
+                slug: "insufficient-scope",
+                title: "Insufficient scope",
                 detail: "This operation needs a key with the '\(required)' scope."
             )
         case .tooManyRequests:
             Problem(
-                status: .tooManyRequests, slug: "too-many-requests", title: "Too many requests",
+                status: .tooManyRequests,
+                slug: "too-many-requests",
+                title: "Too many requests",
                 detail: "This key has sent more requests than its rate allows."
             )
         case .internalError:
             Problem(
-                status: .internalServerError, slug: "internal", title: "Internal error",
+                status: .internalServerError,
+                slug: "internal",
+                title: "Internal error",
                 detail: "The gateway failed to handle the request. It has been logged."
             )
         }

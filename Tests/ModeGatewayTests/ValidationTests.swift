@@ -1,0 +1,92 @@
+import Configuration
+import Testing
+
+@testable import ModeGateway
+
+@Suite("Validation of what clients send")
+struct ValidationTests {
+    @Test("Tokens are 1 to 64 characters from A-Za-z0-9_-")
+    func tokens() {
+        for valid in ["a", "ds0001", "A-b_9", String(repeating: "z", count: 64)] { #expect(Token.isValid(valid), "\(valid)") }
+        for invalid in ["", "a.b", "a/b", "a%2Fb", "a b", "a\u{0}b", "é", String(repeating: "z", count: 65), "a\nb"] {
+            #expect(!Token.isValid(invalid), "\(invalid)")
+        }
+    }
+
+    @Test("ISO 8601 datetimes are checked for shape and ranges")
+    func timestamps() {
+        for valid in ["2024-01-01T00:00:00Z", "2024-02-29T23:59:59.123Z", "2024-05-01T10:00:00+02:00", "1999-12-31T00:00:00-11:30"] {
+            #expect(ISO8601Timestamp(valid) != nil, "\(valid)")
+        }
+        for invalid in [
+            "2024-01-01", "2024-01-01T00:00:00", "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-32T00:00:00Z",
+            "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z", "2024-01-01T00:00:00.Z", "2024-01-01T00:00:00Zjunk",
+            "2024-01-01 00:00:00Z", "2024-01-01T00:00:00+2:00",
+        ] {
+            #expect(ISO8601Timestamp(invalid) == nil, "\(invalid)")
+        }
+    }
+
+    @Test("A list query reads every parameter and encodes it for Mode in a fixed order")
+    func listQuery() throws {
+        let query = try ListQuery(query: QueryString("page=3&order_by=updated_at&filter=updated_at.lt.2024-05-01T10:00:00+02:00&order=desc"))
+        #expect(query.page == 3)
+        #expect(query.order == .descending)
+        #expect(query.orderBy == .updatedAt)
+        #expect(query.filter?.instant.text == "2024-05-01T10:00:00+02:00")
+        #expect(query.upstreamQuery(page: 1) == "filter=updated_at.lt.2024-05-01T10%3A00%3A00%2B02%3A00&order=desc&order_by=updated_at&page=1")
+        let sameInOtherOrder = try ListQuery(
+            query: QueryString("order=desc&filter=updated_at.lt.2024-05-01T10%3A00%3A00%2B02%3A00&order_by=updated_at&page=3")
+        )
+        #expect(sameInOtherOrder.canonical == query.canonical)
+    }
+
+    @Test("Query strings refuse repeats and broken escapes")
+    func queryStrings() {
+        #expect(throws: GatewayError.invalidQuery(parameter: "a", reason: "is given more than once.")) { try QueryString("a=1&a=2") }
+        #expect(throws: GatewayError.self) { try QueryString("a=%4") }
+        #expect(throws: GatewayError.self) { try QueryString("a=%FF") }
+        #expect(throws: GatewayError.self) { try QueryString("%00=1") }
+        #expect((try? QueryString("a=1&&b=%41"))?.pairs.map(\.value) == ["1", "A"])
+    }
+
+    @Test("A dataset update becomes Mode's report body with exactly the given fields")
+    func datasetUpdate() throws {
+        let update = try DatasetUpdate(json: Array(#"{"description":"Line\n\"two\"","name":"N"}"#.utf8))
+        #expect(update.upstreamBody == #"{"report":{"name":"N","description":"Line\n\"two\""}}"#)
+        #expect(throws: GatewayError.invalidBody(field: "name", reason: "must be a string.")) {
+            try DatasetUpdate(json: Array(#"{"name":1}"#.utf8))
+        }
+    }
+
+    @Test("Missing or invalid configuration names the variable")
+    func configurationErrors() {
+        func load(_ values: [AbsoluteConfigKey: ConfigValue]) throws(ConfigurationError) -> GatewayConfiguration {
+            try GatewayConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: values)))
+        }
+        let base: [AbsoluteConfigKey: ConfigValue] = ["mode.workspace": "acme", "mode.api.token": "t", "mode.api.secret": "s"]
+        #expect((try? load(base))?.modeURL == "https://app.mode.com/api")
+        var missing = base
+        missing["mode.api.secret"] = nil
+        #expect(throws: ConfigurationError.self) { try load(missing) }
+        do {
+            _ = try load(missing)
+        } catch {
+            #expect(error.variable == "MODE_API_SECRET")
+            #expect(error.description.hasPrefix("configuration error: MODE_API_SECRET"))
+        }
+        for (key, value) in [("http.port", "99999"), ("mode.api.url", "ftp://x"), ("mode.timeout.seconds", "-1"), ("mode.workspace", "a/b")] {
+            var bad = base
+            bad[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(.string(value), isSecret: false)
+            #expect(throws: ConfigurationError.self, "\(key)") { try load(bad) }
+        }
+    }
+
+    @Test("Credentials never print")
+    func credentialsRedacted() {
+        let credentials = ModeCredentials(token: "tok-123", secret: "sec-456")
+        for text in ["\(credentials)", String(reflecting: credentials)] {
+            #expect(!text.contains("tok-123") && !text.contains("sec-456"))
+        }
+    }
+}

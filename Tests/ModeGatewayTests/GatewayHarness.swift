@@ -34,6 +34,7 @@ struct GatewayHarness {
     ///   - configure: changes to the gateway's configuration (its URL and credentials are set already).
     ///   - upstreamURL: overrides the simulator's URL, to point the gateway somewhere else.
     static func with(
+        time: TimeSource = .system,
         configure: (inout GatewayConfiguration) -> Void = { _ in },
         upstreamURL: ((RunningSimulator) async throws -> String)? = nil,
         _ body: (GatewayHarness) async throws -> Void
@@ -53,7 +54,7 @@ struct GatewayHarness {
         configuration.upstreamTimeout = .seconds(5)
         configure(&configuration)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = buildApplication(configuration: configuration, logger: quiet) { port in
+        let app = buildApplication(configuration: configuration, logger: quiet, time: time) { port in
             continuation.yield(port)
             continuation.finish()
         }

@@ -9,6 +9,7 @@ import ServiceLifecycle
 public func buildApplication(
     configuration: GatewayConfiguration,
     logger: Logger,
+    time: TimeSource = .system,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     var clientConfiguration = HTTPClient.Configuration()
@@ -24,7 +25,12 @@ public func buildApplication(
         maxResponseBytes: configuration.maxResponseBytes,
         logger: logger
     )
-    let router = buildRouter(configuration: configuration, client: client)
+    let cache = ResponseCache(
+        maxBytes: configuration.cache.maxBytes,
+        maxEntryBytes: configuration.cache.maxEntryBytes,
+        time: time
+    )
+    let router = buildRouter(configuration: configuration, client: client, cache: cache)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
@@ -36,17 +42,25 @@ public func buildApplication(
 
 /// The flat routes, each served by the one pipeline, plus a 405 answer for every other method
 /// on a known path.
-func buildRouter(configuration: GatewayConfiguration, client: ModeClient) -> Router<GatewayRequestContext> {
+func buildRouter(configuration: GatewayConfiguration, client: ModeClient, cache: ResponseCache) -> Router<GatewayRequestContext> {
     let router = Router(context: GatewayRequestContext.self)
     router.middlewares.add(RequestIDMiddleware())
     router.middlewares.add(ProblemMiddleware())
-    let pipeline = GatewayPipeline(client: client, workspace: configuration.workspace, maxPages: configuration.maxPages)
+    let pipeline = GatewayPipeline(
+        client: client,
+        cache: cache,
+        cacheConfiguration: configuration.cache,
+        workspace: configuration.workspace,
+        maxPages: configuration.maxPages
+    )
     for route in RouteTable.modeRoutes {
         router.on(RouterPath(route.path), method: route.method) { request, context in
             try await pipeline.handle(route, request: request, context: context)
         }
     }
-    router.addMethodNotAllowed(for: RouteTable.modeRoutes.map { ($0.method, $0.path) })
+    let cacheRoutes = CacheRoutes(cache: cache, workspace: configuration.workspace)
+    router.delete(RouterPath(CacheRoutes.path)) { request, context in try cacheRoutes.purge(request, context: context) }
+    router.addMethodNotAllowed(for: RouteTable.modeRoutes.map { ($0.method, $0.path) } + [(.delete, CacheRoutes.path)])
     return router
 }
 

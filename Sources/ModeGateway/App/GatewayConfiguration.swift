@@ -38,6 +38,8 @@ public struct GatewayConfiguration: Sendable {
     public var maxResponseBytes = 32 * 1024 * 1024
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: Logger.Level = .info
+    /// `cache.*`: the response cache.
+    public var cache = CacheConfiguration()
 
     public init(workspace: String, credentials: ModeCredentials) {
         self.workspace = workspace
@@ -72,6 +74,7 @@ public struct GatewayConfiguration: Sendable {
             }
             self.logLevel = parsed
         }
+        self.cache = try CacheConfiguration(parser: parse)
     }
 }
 

@@ -4,11 +4,13 @@ import Logging
 import NIOCore
 
 /// The path of one request through the gateway, top to bottom:
-/// validate → upstream (every page of a list) → transform → respond.
+/// validate → cache (or coalesce) → upstream (every page of a list) → transform → store → respond.
 ///
 /// Each step is a small type with one job; this type only puts them in order.
 struct GatewayPipeline: Sendable {
     let client: ModeClient
+    let cache: ResponseCache
+    let cacheConfiguration: CacheConfiguration
     let workspace: String
     /// The most pages read for one list before the gateway stops (the answer is then what it read).
     let maxPages: Int
@@ -17,38 +19,48 @@ struct GatewayPipeline: Sendable {
         context.trace.update { $0.route = route.path }
         // Validate: path tokens, query and body, before anything goes upstream.
         let tokens = try Self.tokens(for: route, context: context)
-        let query = try QueryString(request.uri.query)
-        let listQuery: ListQuery?
-        if route.isCollection {
-            listQuery = try ListQuery(query: query)
-        } else {
-            if let first = query.pairs.first {
-                throw GatewayError.invalidQuery(
-                    parameter: Problem.printable(first.name, limit: 64),
-                    reason: "is not a parameter of this route."
-                )
-            }
-            listQuery = nil
-        }
-        var body: ByteBuffer?
-        if route.body == .datasetUpdate {
-            body = ByteBuffer(string: try await Self.datasetUpdate(from: request).upstreamBody)
-        }
+        let query = try Self.listQuery(for: route, raw: request.uri.query)
         let path = route.upstreamPath(workspace: self.workspace, parameters: tokens)
 
-        // Upstream and transform.
-        let document: ByteBuffer
+        switch route.body {
+        case .none:
+            // A read: from the cache, or from Mode through it, coalesced per key.
+            let placement = ResponseCache.Placement(
+                key: path + "?" + (query?.canonical ?? ""),
+                path: path,
+                tags: route.fill(route.cacheTags, with: tokens)
+            )
+            let lookup = try await self.cache.fetch(
+                placement,
+                policy: self.cacheConfiguration.policy(for: route),
+                revalidate: CacheHeaders.wantsRevalidation(request)
+            ) { () throws(GatewayError) in
+                CachedResponse(body: try await self.read(route, path: path, query: query, context: context))
+            }
+            context.trace.update { $0.cacheStatus = lookup.status.rawValue }
+            return CacheHeaders.response(for: lookup, request: request)
+        case .datasetUpdate:
+            // A write: straight to Mode; on success, what it makes wrong leaves the cache.
+            let body = ByteBuffer(string: try await Self.datasetUpdate(from: request).upstreamBody)
+            let upstream = try await self.call(UpstreamRequest(method: route.method, path: path, body: body), context: context)
+            let document = try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
+            self.cache.invalidate(tags: route.fill(route.invalidates, with: tokens))
+            return CacheHeaders.response(
+                for: .init(response: CachedResponse(body: document), status: .bypass, age: .zero, freshFor: .zero),
+                request: request
+            )
+        }
+    }
+
+    /// Reads one object, or a whole list, from Mode and transforms it.
+    private func read(_ route: RouteSpec, path: String, query: ListQuery?, context: GatewayRequestContext) async throws(GatewayError) -> ByteBuffer {
         switch route.shape {
         case .object:
-            let upstream = try await self.call(
-                UpstreamRequest(method: route.method, path: path, body: body),
-                context: context
-            )
-            document = try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
+            let upstream = try await self.call(UpstreamRequest(method: .get, path: path), context: context)
+            return try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
         case .collection(let itemsKey):
-            document = try await self.completeList(path: path, itemsKey: itemsKey, query: listQuery ?? ListQuery(), context: context)
+            return try await self.completeList(path: path, itemsKey: itemsKey, query: query ?? ListQuery(), context: context)
         }
-        return Self.jsonResponse(document)
     }
 
     /// Reads a list: one page when the client names it, otherwise every page until an empty one,
@@ -58,7 +70,7 @@ struct GatewayPipeline: Sendable {
         itemsKey: String,
         query: ListQuery,
         context: GatewayRequestContext
-    ) async throws -> ByteBuffer {
+    ) async throws(GatewayError) -> ByteBuffer {
         let builder = CollectionBuilder(itemsKey: itemsKey)
         let pages = query.page.map { $0...$0 } ?? 1...self.maxPages
         for page in pages {
@@ -73,10 +85,7 @@ struct GatewayPipeline: Sendable {
             }
         }
         if query.page == nil {
-            context.logger.warning(
-                "List truncated at the page cap",
-                metadata: ["route": "\(path.hasPrefix("/") ? "list" : path)", "pages": "\(self.maxPages)"]
-            )
+            context.logger.warning("List truncated at the page cap", metadata: ["upstream_path": "\(path)", "pages": "\(self.maxPages)"])
         }
         return builder.finish()
     }
@@ -111,6 +120,16 @@ struct GatewayPipeline: Sendable {
         return tokens
     }
 
+    /// The list query of a collection route; any query on another route is refused.
+    static func listQuery(for route: RouteSpec, raw: String?) throws(GatewayError) -> ListQuery? {
+        let query = try QueryString(raw)
+        if route.isCollection { return try ListQuery(query: query) }
+        if let first = query.pairs.first {
+            throw .invalidQuery(parameter: Problem.printable(first.name, limit: 64), reason: "is not a parameter of this route.")
+        }
+        return nil
+    }
+
     static func datasetUpdate(from request: Request) async throws -> DatasetUpdate {
         let limit = DatasetUpdate.maxBodyBytes
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
@@ -123,13 +142,5 @@ struct GatewayPipeline: Sendable {
             throw GatewayError.bodyTooLarge(limit: limit)
         }
         return try DatasetUpdate(json: Array(buffer: buffer))
-    }
-
-    static func jsonResponse(_ body: ByteBuffer) -> Response {
-        Response(
-            status: .ok,
-            headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: body)
-        )
     }
 }

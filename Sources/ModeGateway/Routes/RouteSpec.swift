@@ -28,6 +28,11 @@ public struct RouteSpec: Sendable {
     public var upstreamPath: String
     public var shape: Shape
     public var body: Body
+    /// Names a cached answer of this route carries, with `{parameter}`s filled in: the tags a
+    /// write invalidates. Only GET routes are cached.
+    public var cacheTags: [String] = []
+    /// For a write: the tags whose cached answers its success makes wrong.
+    public var invalidates: [String] = []
 
     /// The names of the path parameters, in order.
     public var parameters: [String] {
@@ -40,6 +45,15 @@ public struct RouteSpec: Sendable {
     public var isCollection: Bool {
         if case .collection = self.shape { return true }
         return false
+    }
+
+    /// Tag templates with these parameter values filled in.
+    func fill(_ templates: [String], with parameters: [String: Token]) -> [String] {
+        templates.map { template in
+            parameters.reduce(template) { text, parameter in
+                text.replacingOccurrences(of: "{\(parameter.key)}", with: parameter.value.value)
+            }
+        }
     }
 
     /// The Mode path for these parameter values; every value must already be a valid ``Token``.

@@ -1,0 +1,127 @@
+/// The cache's storage: entries by key, least recently used first out, bounded by total cost.
+///
+/// Pure and synchronous: no locks, no clock, no I/O. ``ResponseCache`` guards it with a lock
+/// and passes the time in.
+struct CacheStore {
+    struct Entry {
+        var response: CachedResponse
+        var storedAt: Duration
+        var policy: CachePolicy
+        /// The request path the entry answers, for purging by path.
+        var path: String
+        /// Names that writes invalidate, such as `dataset:abc` or `dataset-lists`.
+        var tags: [String]
+        var cost: Int
+    }
+
+    let maxBytes: Int
+    let maxEntryBytes: Int
+    private var entries: [String: Int] = [:]
+    private var nodes: [Node] = []
+    private var freeSlots: [Int] = []
+    /// The most recently used node, and the least.
+    private var head = -1
+    private var tail = -1
+    private(set) var bytes = 0
+    private(set) var evictions = 0
+
+    private struct Node {
+        var key: String
+        var entry: Entry?
+        var previous = -1
+        var next = -1
+    }
+
+    init(maxBytes: Int, maxEntryBytes: Int) {
+        self.maxBytes = maxBytes
+        self.maxEntryBytes = maxEntryBytes
+    }
+
+    var count: Int { self.entries.count }
+
+    /// The entry for `key`, marking it most recently used.
+    mutating func get(_ key: String) -> Entry? {
+        guard let slot = self.entries[key] else { return nil }
+        self.moveToFront(slot)
+        return self.nodes[slot].entry
+    }
+
+    /// Stores an entry, evicting the least recently used until it fits.
+    /// - Returns: false when the entry is too large to keep (it is not stored).
+    @discardableResult
+    mutating func set(_ key: String, _ entry: Entry) -> Bool {
+        self.remove(key)
+        guard entry.cost <= self.maxEntryBytes, entry.cost <= self.maxBytes else { return false }
+        while self.bytes + entry.cost > self.maxBytes, self.tail >= 0 {
+            self.remove(self.nodes[self.tail].key)
+            self.evictions += 1
+        }
+        let node = Node(key: key, entry: entry)
+        let slot: Int
+        if let free = self.freeSlots.popLast() {
+            slot = free
+            self.nodes[slot] = node
+        } else {
+            slot = self.nodes.count
+            self.nodes.append(node)
+        }
+        self.entries[key] = slot
+        self.linkAtFront(slot)
+        self.bytes += entry.cost
+        return true
+    }
+
+    @discardableResult
+    mutating func remove(_ key: String) -> Entry? {
+        guard let slot = self.entries.removeValue(forKey: key) else { return nil }
+        self.unlink(slot)
+        let entry = self.nodes[slot].entry
+        self.bytes -= entry?.cost ?? 0
+        self.nodes[slot] = Node(key: "")
+        self.freeSlots.append(slot)
+        return entry
+    }
+
+    /// Removes every entry for which `predicate` holds; returns how many.
+    mutating func removeAll(where predicate: (String, Entry) -> Bool) -> Int {
+        let doomed = self.entries.compactMap { key, slot in
+            self.nodes[slot].entry.map { predicate(key, $0) } == true ? key : nil
+        }
+        for key in doomed { self.remove(key) }
+        return doomed.count
+    }
+
+    /// Keys from least to most recently used; for tests.
+    var keysByAge: [String] {
+        var keys: [String] = []
+        var slot = self.tail
+        while slot >= 0 {
+            keys.append(self.nodes[slot].key)
+            slot = self.nodes[slot].previous
+        }
+        return keys
+    }
+
+    private mutating func moveToFront(_ slot: Int) {
+        guard slot != self.head else { return }
+        self.unlink(slot)
+        self.linkAtFront(slot)
+    }
+
+    private mutating func linkAtFront(_ slot: Int) {
+        self.nodes[slot].previous = -1
+        self.nodes[slot].next = self.head
+        if self.head >= 0 { self.nodes[self.head].previous = slot }
+        self.head = slot
+        if self.tail < 0 { self.tail = slot }
+    }
+
+    private mutating func unlink(_ slot: Int) {
+        let previous = self.nodes[slot].previous
+        let next = self.nodes[slot].next
+        if previous >= 0 { self.nodes[previous].next = next } else { self.head = next }
+        if next >= 0 { self.nodes[next].previous = previous } else { self.tail = previous }
+        self.nodes[slot].previous = -1
+        self.nodes[slot].next = -1
+    }
+}

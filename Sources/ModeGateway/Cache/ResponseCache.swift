@@ -1,0 +1,229 @@
+import Synchronization
+
+/// The gateway's response cache: a bounded LRU store of transformed 200 answers, with
+/// coalescing of concurrent misses, stale-while-revalidate, stale-if-error and invalidation.
+///
+/// All bookkeeping happens under one lock that is never held across an `await`. Loads run in
+/// tasks owned by the cache, so a client that goes away does not cancel a load others wait for,
+/// and its result still lands in the cache.
+public final class ResponseCache: Sendable {
+    /// How an answer was served, for `X-Cache`.
+    public enum Status: String, Sendable {
+        case hit = "HIT"
+        case miss = "MISS"
+        case stale = "STALE"
+        case bypass = "BYPASS"
+    }
+
+    /// An answer and how it was served.
+    public struct Lookup: Sendable {
+        public var response: CachedResponse
+        public var status: Status
+        /// How old the answer is.
+        public var age: Duration
+        /// How much longer it is fresh (zero when stale).
+        public var freshFor: Duration
+    }
+
+    /// What the cache has done since it started; read by `/metrics`.
+    public struct Statistics: Sendable, Equatable {
+        public var hits = 0
+        public var misses = 0
+        public var staleServed = 0
+        public var coalescedWaits = 0
+        public var evictions = 0
+        public var bytes = 0
+        public var entries = 0
+        public var backgroundRefreshes = 0
+    }
+
+    /// Where an entry lives and what invalidates it.
+    public struct Placement: Sendable {
+        public var key: String
+        /// The flat request path, for purging by path.
+        public var path: String
+        public var tags: [String]
+
+        public init(key: String, path: String, tags: [String]) {
+            self.key = key
+            self.path = path
+            self.tags = tags
+        }
+    }
+
+    public typealias Loader = @Sendable () async throws(GatewayError) -> CachedResponse
+
+    private typealias Outcome = Result<CachedResponse, GatewayError>
+
+    private struct InFlight {
+        var id: UInt64
+        var task: Task<Outcome, Never>
+        var tags: [String]
+    }
+
+    private struct State {
+        var store: CacheStore
+        var inFlight: [String: InFlight] = [:]
+        /// Bumped by every invalidation and purge: a load that began before one does not store.
+        var epoch: UInt64 = 0
+        var nextID: UInt64 = 0
+        var statistics = Statistics()
+    }
+
+    private let state: Mutex<State>
+    private let time: TimeSource
+
+    /// - Parameters:
+    ///   - maxBytes: the bound on the total cost of all entries.
+    ///   - maxEntryBytes: an entry costing more is served but not stored.
+    public init(maxBytes: Int, maxEntryBytes: Int, time: TimeSource = .system) {
+        self.state = Mutex(State(store: CacheStore(maxBytes: maxBytes, maxEntryBytes: maxEntryBytes)))
+        self.time = time
+    }
+
+    public var statistics: Statistics {
+        self.state.withLock { state in
+            var statistics = state.statistics
+            statistics.evictions = state.store.evictions
+            statistics.bytes = state.store.bytes
+            statistics.entries = state.store.count
+            return statistics
+        }
+    }
+
+    private enum Decision {
+        case serve(Lookup)
+        case wait(Task<Outcome, Never>, fallback: CacheStore.Entry?)
+    }
+
+    /// Answers from the cache when it can, otherwise through `load`, coalesced per key.
+    /// - Parameters:
+    ///   - revalidate: the client sent `Cache-Control: no-cache`: skip the lookup and refresh the entry.
+    public func fetch(
+        _ placement: Placement,
+        policy: CachePolicy,
+        revalidate: Bool = false,
+        load: @escaping Loader
+    ) async throws(GatewayError) -> Lookup {
+        guard policy.isEnabled else {
+            return Lookup(response: try await load(), status: .bypass, age: .zero, freshFor: .zero)
+        }
+        let now = self.time.now()
+        let decision = self.state.withLock { state -> Decision in
+            var fallback: CacheStore.Entry?
+            if !revalidate, let entry = state.store.get(placement.key) {
+                let age = now - entry.storedAt
+                switch policy.freshness(age: age) {
+                case .fresh(let remaining):
+                    state.statistics.hits += 1
+                    return .serve(Lookup(response: entry.response, status: .hit, age: age, freshFor: remaining))
+                case .staleWhileRevalidate:
+                    state.statistics.staleServed += 1
+                    if state.inFlight[placement.key] == nil {
+                        state.statistics.backgroundRefreshes += 1
+                        _ = self.startLoad(placement, policy: policy, load: load, state: &state)
+                    }
+                    return .serve(Lookup(response: entry.response, status: .stale, age: age, freshFor: .zero))
+                case .expiredButUsableOnError:
+                    fallback = entry
+                case .unusable:
+                    state.store.remove(placement.key)
+                }
+            }
+            if let running = state.inFlight[placement.key] {
+                state.statistics.coalescedWaits += 1
+                return .wait(running.task, fallback: fallback)
+            }
+            state.statistics.misses += 1
+            return .wait(self.startLoad(placement, policy: policy, load: load, state: &state), fallback: fallback)
+        }
+        switch decision {
+        case .serve(let lookup):
+            return lookup
+        case .wait(let task, let fallback):
+            switch await task.value {
+            case .success(let response):
+                return Lookup(response: response, status: revalidate ? .bypass : .miss, age: .zero, freshFor: policy.ttl)
+            case .failure(let error):
+                guard let fallback, error.allowsStaleAnswer else { throw error }
+                self.state.withLock { $0.statistics.staleServed += 1 }
+                return Lookup(response: fallback.response, status: .stale, age: self.time.now() - fallback.storedAt, freshFor: .zero)
+            }
+        }
+    }
+
+    /// Starts the one load for a key; it stores its result unless an invalidation came first.
+    private func startLoad(
+        _ placement: Placement,
+        policy: CachePolicy,
+        load: @escaping Loader,
+        state: inout State
+    ) -> Task<Outcome, Never> {
+        state.nextID += 1
+        let id = state.nextID
+        let epoch = state.epoch
+        let task = Task<Outcome, Never> {
+            let outcome: Outcome
+            do throws(GatewayError) {
+                outcome = .success(try await load())
+            } catch {
+                outcome = .failure(error)
+            }
+            let storedAt = self.time.now()
+            self.state.withLock { state in
+                if state.inFlight[placement.key]?.id == id { state.inFlight[placement.key] = nil }
+                guard case .success(let response) = outcome, state.epoch == epoch else { return }
+                state.store.set(
+                    placement.key,
+                    CacheStore.Entry(
+                        response: response,
+                        storedAt: storedAt,
+                        policy: policy,
+                        path: placement.path,
+                        tags: placement.tags,
+                        cost: response.cost + placement.key.utf8.count
+                    )
+                )
+            }
+            return outcome
+        }
+        state.inFlight[placement.key] = InFlight(id: id, task: task, tags: placement.tags)
+        return task
+    }
+
+    /// Drops every entry carrying any of `tags`, and forgets loads for them already under way.
+    /// - Returns: how many entries were dropped.
+    @discardableResult
+    public func invalidate(tags: [String]) -> Int {
+        guard !tags.isEmpty else { return 0 }
+        return self.state.withLock { state in
+            state.epoch += 1
+            state.inFlight = state.inFlight.filter { $0.value.tags.allSatisfy { !tags.contains($0) } }
+            return state.store.removeAll { _, entry in entry.tags.contains { tags.contains($0) } }
+        }
+    }
+
+    /// Drops everything, or the entries answering one flat path.
+    /// - Returns: how many entries were dropped.
+    @discardableResult
+    public func purge(path: String? = nil) -> Int {
+        self.state.withLock { state in
+            state.epoch += 1
+            guard let path else {
+                state.inFlight = [:]
+                return state.store.removeAll { _, _ in true }
+            }
+            return state.store.removeAll { _, entry in entry.path == path }
+        }
+    }
+}
+
+extension GatewayError {
+    /// Whether the failure is Mode's (down, slow, refusing): then a stale answer beats an error.
+    var allowsStaleAnswer: Bool {
+        switch self {
+        case .badGateway, .gatewayTimeout, .unavailable, .upstreamUnauthorized: true
+        default: false
+        }
+    }
+}

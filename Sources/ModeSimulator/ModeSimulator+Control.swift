@@ -23,7 +23,7 @@ extension ModeSimulator {
             return Self.json(.ok, .object([("fault", .string("cleared"))]))
         }
         control.get("stats") { _, _ -> Response in
-            Self.json(.ok, .object([("requests", .int(self.control.requestCount))]))
+            Self.json(.ok, .object([("requests", .int(self.control.requestCount)), ("rate_limited", .int(self.control.rateLimitedCount))]))
         }
         control.delete("stats") { _, _ -> Response in
             self.control.resetRecords()

@@ -12,6 +12,8 @@ public struct SimulatorConfiguration: Sendable {
     public var secret: String
     /// Items per page, as Mode (about 30).
     public var pageSize = 30
+    /// Mode's per-user rate limit, a leaky bucket; nil turns it off.
+    public var rateLimit: LeakyBucket.Limit?
 
     public init(workspace: String = "demo", token: String, secret: String) {
         self.workspace = workspace
@@ -132,6 +134,27 @@ public struct ModeSimulator: Sendable {
                 headerNames: request.headers.map { $0.name.canonicalName }
             )
         )
+        let rate = self.control.meter(self.configuration.rateLimit)
+        if let rate, rate.rejected {
+            var headers = rate.headers
+            headers[.contentType] = "application/json"
+            headers[.retryAfter] = String(max(1, Int(rate.resetSeconds.rounded(.up))))
+            return Response(
+                status: .tooManyRequests,
+                headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: HALRenderer.error(id: "rate_limited", message: "Rate limit exceeded").serialized))
+            )
+        }
+        var response = try await self.answer(request, context, handler)
+        if let rate { response.headers.append(contentsOf: rate.headers) }
+        return response
+    }
+
+    private func answer(
+        _ request: Request,
+        _ context: SimulatorContext,
+        _ handler: (SimulatorWorld) throws -> Answer
+    ) async throws -> Response {
         switch self.control.takeFault() {
         case .drop:
             try await context.channel.close()

@@ -6,7 +6,8 @@ import Logging
 ///
 /// Settings come from the environment: `SIMULATOR_HOST` (127.0.0.1), `SIMULATOR_PORT` (9090),
 /// `SIMULATOR_WORKSPACE` (demo), `SIMULATOR_TOKEN` and `SIMULATOR_SECRET` (the credentials it
-/// accepts; `demo-token` and `demo-secret` unless set) and `SIMULATOR_DATASETS` (104).
+/// accepts; `demo-token` and `demo-secret` unless set), `SIMULATOR_DATASETS` (104) and
+/// `SIMULATOR_RATE_LIMIT` (`off` turns Mode's leaky bucket off; it is on by default).
 public enum SimulatorCommand {
     public static func main(environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
         let host = environment["SIMULATOR_HOST"] ?? "127.0.0.1"
@@ -17,11 +18,14 @@ public enum SimulatorCommand {
             return 78
         }
         let workspace = environment["SIMULATOR_WORKSPACE"] ?? "demo"
-        let configuration = SimulatorConfiguration(
+        var configuration = SimulatorConfiguration(
             workspace: workspace,
             token: environment["SIMULATOR_TOKEN"] ?? "demo-token",
             secret: environment["SIMULATOR_SECRET"] ?? "demo-secret"
         )
+        if environment["SIMULATOR_RATE_LIMIT"] != "off" {
+            configuration.rateLimit = .mode
+        }
         let simulator = ModeSimulator(
             configuration: configuration,
             world: .demo(workspace: workspace, datasetCount: datasetCount)

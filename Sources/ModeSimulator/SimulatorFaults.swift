@@ -40,6 +40,8 @@ public final class SimulatorControl: Sendable {
         var fault: FaultPlan?
         var requests: [RecordedRequest] = []
         var requestCount = 0
+        var rateLimited = 0
+        var bucket: LeakyBucket?
     }
 
     private let state = Mutex(State())
@@ -68,6 +70,20 @@ public final class SimulatorControl: Sendable {
             state.requests.append(request)
         }
     }
+
+    /// Meters one request against the rate limit, if there is one.
+    func meter(_ limit: LeakyBucket.Limit?) -> LeakyBucket.Verdict? {
+        guard let limit else { return nil }
+        return self.state.withLock { state in
+            if state.bucket?.limit != limit { state.bucket = LeakyBucket(limit: limit) }
+            let verdict = state.bucket?.meter(now: .now)
+            if verdict?.rejected == true { state.rateLimited += 1 }
+            return verdict
+        }
+    }
+
+    /// How many requests were refused with 429 by the rate limit.
+    public var rateLimitedCount: Int { self.state.withLock { $0.rateLimited } }
 
     /// API requests received (the control routes are not counted).
     public var requestCount: Int { self.state.withLock { $0.requestCount } }

@@ -15,7 +15,7 @@ struct BadInputEndToEndTests {
         arguments: ["/datasets/X", "/datasets/X/schedules", "/spaces/X/datasets", "/collections/X/datasets", "/data_sources/X/datasets"]
     )
     func hostileTokens(template: String) async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             for token in Self.hostileTokens {
                 let reply = try await harness.get(template.replacingOccurrences(of: "X", with: token))
                 #expect(reply.status == 400, "\(token)")
@@ -31,7 +31,7 @@ struct BadInputEndToEndTests {
 
     @Test("Unknown and malformed query parameters get 400 naming them")
     func badQueries() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let cases: [(String, String)] = [
                 ("/spaces/sp-finance/datasets?per_page=5", "per_page"),
                 ("/spaces/sp-finance/datasets?order=sideways", "order"),
@@ -60,7 +60,7 @@ struct BadInputEndToEndTests {
 
     @Test("Invalid PATCH bodies get 400 naming the field, and nothing is sent")
     func badBodies() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let cases: [(String, String?)] = [
                 ("not json", nil),
                 ("[1,2]", nil),
@@ -90,7 +90,7 @@ struct BadInputEndToEndTests {
 
     @Test("A client X-Request-ID is echoed in the header and the problem; a bad one is replaced")
     func requestIDs() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let given = try await harness.get("/datasets/a.b", headers: [("X-Request-ID", "caller-42")])
             #expect(given.headers["X-Request-ID"].first == "caller-42")
             #expect(given.object["request_id"] as? String == "caller-42")

@@ -14,7 +14,7 @@ struct CacheEndToEndTests {
         ]
     )
     func secondReadIsAHit(path: String) async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let first = try await harness.get(path)
             #expect(first.headers["X-Cache"].first == "MISS")
             let calls = harness.control.requestCount
@@ -32,7 +32,7 @@ struct CacheEndToEndTests {
 
     @Test("50 concurrent cold reads of one key make one upstream call")
     func coalescedColdReads() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             harness.control.setFault(FaultPlan(.delay(milliseconds: 300), count: 1))
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<50 { group.addTask { try await harness.get("/datasets/ds0007").status } }
@@ -46,7 +46,8 @@ struct CacheEndToEndTests {
     @Test("With the upstream stopped, cached data is still served, marked STALE")
     func staleWhenUpstreamIsDown() async throws {
         let clock = ManualTimeSource()
-        try await GatewayHarness.with(time: clock.source, configure: { $0.connectTimeout = .milliseconds(500) }) { harness in
+        try await GatewayHarness.with(time: clock.source, configure: { $0.connectTimeout = .milliseconds(500) }) {
+            (harness: GatewayHarness) async throws in
             let fresh = try await harness.get("/spaces/sp-finance/datasets")
             #expect(fresh.status == 200)
             await harness.simulator.stop()
@@ -70,7 +71,8 @@ struct CacheEndToEndTests {
     )
     func staleOnFaults(fault: SimulatorFault) async throws {
         let clock = ManualTimeSource()
-        try await GatewayHarness.with(time: clock.source, configure: { $0.upstreamTimeout = .milliseconds(300) }) { harness in
+        try await GatewayHarness.with(time: clock.source, configure: { $0.upstreamTimeout = .milliseconds(300) }) {
+            (harness: GatewayHarness) async throws in
             _ = try await harness.get("/datasets/ds0001")
             harness.control.setFault(FaultPlan(fault))
             clock.advance(by: .seconds(120))
@@ -82,7 +84,7 @@ struct CacheEndToEndTests {
 
     @Test("A PATCH is visible to the very next read of the dataset, its lists and its schedules")
     func patchInvalidates() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let paths = ["/datasets/ds0001", "/spaces/sp-finance/datasets", "/data_sources/ds-warehouse/datasets", "/datasets/ds0001/schedules"]
             for path in paths { #expect(try await harness.get(path).status == 200) }
             for path in paths { #expect(try await harness.get(path).headers["X-Cache"].first == "HIT") }
@@ -99,7 +101,7 @@ struct CacheEndToEndTests {
 
     @Test("A failed PATCH invalidates nothing")
     func failedPatchKeepsCache() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             _ = try await harness.get("/datasets/ds0001")
             _ = try await harness.get("/spaces/sp-finance/datasets")
             #expect(try await harness.send(.PATCH, "/datasets/ds0001", body: #"{"space_token":"sp-nowhere"}"#).status == 400)
@@ -111,7 +113,7 @@ struct CacheEndToEndTests {
 
     @Test("If-None-Match with the current ETag gets a 304 with no body")
     func conditionalGet() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let first = try await harness.get("/datasets/ds0001")
             let etag = try #require(first.headers["ETag"].first)
             #expect(etag.hasPrefix("\"") && etag.count == 34)
@@ -126,7 +128,7 @@ struct CacheEndToEndTests {
 
     @Test("Cache-Control: no-cache skips the lookup and refreshes the entry")
     func noCache() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             _ = try await harness.get("/datasets/ds0001")
             let bypass = try await harness.get("/datasets/ds0001", headers: [("Cache-Control", "no-cache")])
             #expect(bypass.headers["X-Cache"].first == "BYPASS")
@@ -137,7 +139,7 @@ struct CacheEndToEndTests {
 
     @Test("DELETE /cache drops everything, or one path's entries, and says how many")
     func purge() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             for path in ["/datasets/ds0001", "/datasets/ds0002", "/spaces/sp-growth/datasets"] { _ = try await harness.get(path) }
             let one = try await harness.send(.DELETE, "/cache?path=/datasets/ds0001")
             #expect(one.status == 200)
@@ -153,7 +155,7 @@ struct CacheEndToEndTests {
 
     @Test("CACHE_TTL_SECONDS=0 turns the cache off")
     func cacheOff() async throws {
-        try await GatewayHarness.with(configure: { $0.cache.ttl = .zero }) { harness in
+        try await GatewayHarness.with(configure: { $0.cache.ttl = .zero }) { (harness: GatewayHarness) async throws in
             let first = try await harness.get("/datasets/ds0001")
             let second = try await harness.get("/datasets/ds0001")
             #expect(first.headers["X-Cache"].first == "BYPASS" && second.headers["X-Cache"].first == "BYPASS")

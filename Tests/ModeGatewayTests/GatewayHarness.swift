@@ -7,15 +7,43 @@ import ModeGateway
 import ModeSimulator
 import NIOCore
 import NIOHTTP1
+import Synchronization
+import Testing
 
 /// A gateway and a simulator on loopback, for end-to-end tests over real sockets.
+///
+/// Every harness also records all the gateway's answers and log lines, and fails its test if
+/// any holds a secret: the Mode token or secret (also as basic auth) or a client key.
 struct GatewayHarness {
     static let token = "test-token-\(UUID().uuidString)"
     static let secret = "test-secret-\(UUID().uuidString)"
 
+    /// Client keys the access tests use, one per scope.
+    enum Keys {
+        static let read = "mgw_read_\(UUID().uuidString)"
+        static let write = "mgw_write_\(UUID().uuidString)"
+        static let admin = "mgw_admin_\(UUID().uuidString)"
+        static var store: KeyStore {
+            // swift-format-ignore: NeverUseForceTry
+            try! KeyStore(
+                parsing: [
+                    KeyStore.line(forKey: read, scope: .read, name: "reader"),
+                    KeyStore.line(forKey: write, scope: .write, name: "writer"),
+                    KeyStore.line(forKey: admin, scope: .admin, name: "operator"),
+                ].joined(separator: "\n")
+            )
+        }
+    }
+
+    /// Everything that must never appear in an answer or a log line.
+    static var secrets: [String] {
+        [Self.token, Self.secret, Data("\(Self.token):\(Self.secret)".utf8).base64EncodedString(), Keys.read, Keys.write, Keys.admin]
+    }
+
     let simulator: RunningSimulator
     let gatewayPort: Int
     let client: HTTPClient
+    let traffic: TrafficRecorder
 
     var control: SimulatorControl { self.simulator.simulator.control }
     var baseURL: String { "http://127.0.0.1:\(self.gatewayPort)" }
@@ -37,12 +65,18 @@ struct GatewayHarness {
         time: TimeSource = .system,
         configure: (inout GatewayConfiguration) -> Void = { _ in },
         upstreamURL: ((RunningSimulator) async throws -> String)? = nil,
+        simulatorRateLimit: LeakyBucket.Limit? = nil,
         _ body: (GatewayHarness) async throws -> Void
     ) async throws {
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
+        let traffic = TrafficRecorder()
+        var gatewayLogger = Logger(label: "mode-gateway") { _ in CapturingLogHandler(recorder: traffic) }
+        gatewayLogger.logLevel = .trace
+        var simulatorConfiguration = SimulatorConfiguration(workspace: "demo", token: Self.token, secret: Self.secret)
+        simulatorConfiguration.rateLimit = simulatorRateLimit
         let simulator = try await RunningSimulator.start(
-            ModeSimulator(configuration: .init(workspace: "demo", token: Self.token, secret: Self.secret)),
+            ModeSimulator(configuration: simulatorConfiguration),
             logger: quiet
         )
         var configuration = GatewayConfiguration(
@@ -52,9 +86,17 @@ struct GatewayHarness {
         configuration.port = 0
         configuration.modeURL = try await upstreamURL?(simulator) ?? simulator.baseURL
         configuration.upstreamTimeout = .seconds(5)
+        // Tests that are not about resilience must not be slowed or tripped by it.
+        configuration.upstream.ratePerSecond = 10_000
+        configuration.upstream.burst = 10_000
+        configuration.upstream.retry.baseDelay = .milliseconds(5)
+        configuration.upstream.retry.maxDelay = .milliseconds(20)
+        configuration.upstream.breakerThreshold = 1_000
+        configuration.clientRatePerSecond = 100_000
+        configuration.clientBurst = 100_000
         configure(&configuration)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = buildApplication(configuration: configuration, logger: quiet, time: time) { port in
+        let app = buildApplication(configuration: configuration, logger: gatewayLogger, time: time) { port in
             continuation.yield(port)
             continuation.finish()
         }
@@ -62,7 +104,7 @@ struct GatewayHarness {
         var iterator = ports.makeAsyncIterator()
         let port = await iterator.next() ?? 0
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let harness = GatewayHarness(simulator: simulator, gatewayPort: port, client: client)
+        let harness = GatewayHarness(simulator: simulator, gatewayPort: port, client: client, traffic: traffic)
         do {
             try await body(harness)
         } catch {
@@ -70,6 +112,9 @@ struct GatewayHarness {
             throw error
         }
         await harness.shutdown(server)
+        for leak in traffic.leaks(of: Self.secrets) {
+            Issue.record("A secret leaked: \(leak)")
+        }
     }
 
     private func shutdown(_ server: Task<Void, any Error>) async {
@@ -97,10 +142,62 @@ struct GatewayHarness {
         }
         let response = try await self.client.execute(request, timeout: .seconds(30))
         let buffer = try await response.body.collect(upTo: 64 << 20)
-        return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
+        let reply = Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
+        self.traffic.record(reply)
+        return reply
     }
 
     func get(_ path: String, headers: [(String, String)] = []) async throws -> Reply {
         try await self.send(.GET, path, headers: headers)
+    }
+}
+
+/// Keeps what crossed the gateway in one harness: answers and log lines.
+final class TrafficRecorder: Sendable {
+    private let texts = Mutex<[String]>([])
+
+    func record(_ reply: GatewayHarness.Reply) {
+        let headers = reply.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+        self.texts.withLock { $0.append("answer \(reply.status)\n\(headers)\n\n\(reply.body)") }
+    }
+
+    func record(log line: String) {
+        self.texts.withLock { $0.append("log " + line) }
+    }
+
+    var logLines: [String] { self.texts.withLock { $0.filter { $0.hasPrefix("log ") } } }
+
+    /// Descriptions of every recorded text that contains one of `secrets`.
+    func leaks(of secrets: [String]) -> [String] {
+        self.texts.withLock { texts in
+            texts.compactMap { text in
+                secrets.first(where: { text.contains($0) }).map { _ in String(text.prefix(300)) }
+            }
+        }
+    }
+}
+
+/// A log handler that writes each line, metadata included, to a ``TrafficRecorder``.
+struct CapturingLogHandler: LogHandler {
+    let recorder: TrafficRecorder
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(
+        level: Logger.Level,
+        message: Logger.Message,
+        metadata: Logger.Metadata?,
+        source: String,
+        file: String,
+        function: String,
+        line: UInt
+    ) {
+        let all = self.metadata.merging(metadata ?? [:]) { $1 }
+        self.recorder.record(log: "\(level) \(message) \(all)")
     }
 }

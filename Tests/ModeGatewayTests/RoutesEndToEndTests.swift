@@ -8,7 +8,7 @@ import Testing
 struct RoutesEndToEndTests {
     @Test("GET /datasets/{dataset} answers the dataset as plain JSON, HAL stripped and _embedded lifted")
     func getDataset() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let reply = try await harness.get("/datasets/ds0001")
             #expect(reply.status == 200)
             #expect(reply.headers["Content-Type"].first == "application/json")
@@ -26,7 +26,7 @@ struct RoutesEndToEndTests {
 
     @Test("Lists are complete: every page is read, flattened into items and count")
     func completeLists() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let world = harness.simulator.simulator.store.snapshot
             for (path, expected) in [
                 ("/spaces/sp-finance/datasets", world.datasets.filter { $0.spaceToken == "sp-finance" && !$0.restricted }.count),
@@ -48,7 +48,7 @@ struct RoutesEndToEndTests {
 
     @Test("Schedules of a dataset are listed with the schedule fields")
     func schedules() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let reply = try await harness.get("/datasets/ds0001/schedules")
             #expect(reply.status == 200)
             let items = try #require(reply.object["items"] as? [[String: Any]])
@@ -60,7 +60,7 @@ struct RoutesEndToEndTests {
 
     @Test("?page=N asks for just that page")
     func singlePage() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let all = try await harness.get("/data_sources/ds-warehouse/datasets")
             let total = try #require(all.object["count"] as? Int)
             harness.control.resetRecords()
@@ -74,7 +74,7 @@ struct RoutesEndToEndTests {
 
     @Test("The page cap stops a list safely")
     func pageCap() async throws {
-        try await GatewayHarness.with(configure: { $0.maxPages = 1 }) { harness in
+        try await GatewayHarness.with(configure: { $0.maxPages = 1 }) { (harness: GatewayHarness) async throws in
             let reply = try await harness.get("/data_sources/ds-warehouse/datasets")
             #expect(reply.status == 200)
             #expect(reply.object["count"] as? Int == 30)
@@ -84,7 +84,7 @@ struct RoutesEndToEndTests {
 
     @Test("filter, order and order_by reach Mode and shape the list")
     func filterAndOrder() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let reply = try await harness.get(
                 "/spaces/sp-finance/datasets?filter=created_at.gt.2024-01-01T00:00:00Z&order=desc&order_by=created_at"
             )
@@ -102,7 +102,7 @@ struct RoutesEndToEndTests {
 
     @Test("PATCH sends Mode exactly the given fields under report, and the change is visible")
     func patchDataset() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let reply = try await harness.send(.PATCH, "/datasets/ds0002", body: #"{"name":"Renamed","space_token":"sp-growth"}"#)
             #expect(reply.status == 200)
             #expect(reply.object["name"] as? String == "Renamed")
@@ -117,7 +117,7 @@ struct RoutesEndToEndTests {
 
     @Test("Mode receives the operator's basic auth and none of the client's Authorization or Cookie")
     func credentialsInjected() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             _ = try await harness.get(
                 "/datasets/ds0001",
                 headers: [("Authorization", "Bearer client-key"), ("Cookie", "session=abc"), ("X-Forwarded-For", "1.2.3.4")]
@@ -146,7 +146,7 @@ struct RoutesEndToEndTests {
 
     @Test("Unknown routes get 404 and wrong methods 405 with Allow, as problems")
     func unknownRouteAndMethod() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let missing = try await harness.get("/reports/abc")
             #expect(missing.status == 404)
             #expect(missing.headers["Content-Type"].first == "application/problem+json")

@@ -8,7 +8,7 @@ import Testing
 struct UpstreamErrorsEndToEndTests {
     @Test("Mode's 404 is a 404")
     func notFound() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let reply = try await harness.get("/datasets/nosuchdataset")
             #expect(reply.status == 404)
             #expect(reply.object["detail"] as? String == "Dataset not found")
@@ -18,7 +18,7 @@ struct UpstreamErrorsEndToEndTests {
 
     @Test("Mode's 422 and 400 are a 400 with Mode's message")
     func rejected() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let reply = try await harness.send(.PATCH, "/datasets/ds0001", body: #"{"space_token":"sp-nowhere"}"#)
             #expect(reply.status == 400)
             #expect((reply.object["detail"] as? String)?.contains("sp-nowhere") == true)
@@ -31,7 +31,7 @@ struct UpstreamErrorsEndToEndTests {
 
     @Test("Mode's 403 is a 403")
     func forbidden() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             let reply = try await harness.get("/datasets/restricted")
             #expect(reply.status == 403)
             #expect(reply.headers["Content-Type"].first == "application/problem+json")
@@ -42,7 +42,7 @@ struct UpstreamErrorsEndToEndTests {
     func upstreamUnauthorized() async throws {
         try await GatewayHarness.with(configure: {
             $0.credentials = ModeCredentials(token: GatewayHarness.token, secret: "wrong-secret")
-        }) { harness in
+        }) { (harness: GatewayHarness) async throws in
             let reply = try await harness.get("/datasets/ds0001")
             #expect(reply.status == 502)
             #expect(!reply.body.contains("wrong-secret"))
@@ -57,7 +57,7 @@ struct UpstreamErrorsEndToEndTests {
         ]
     )
     func badGateway(fault: SimulatorFault) async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             harness.control.setFault(FaultPlan(fault))
             for path in ["/datasets/ds0001", "/spaces/sp-finance/datasets"] {
                 let reply = try await harness.get(path)
@@ -77,7 +77,7 @@ struct UpstreamErrorsEndToEndTests {
                 await stopped.stop()
                 return stopped.baseURL
             }
-        ) { harness in
+        ) { (harness: GatewayHarness) async throws in
             let reply = try await harness.get("/datasets/ds0001")
             #expect(reply.status == 502)
             #expect(reply.object["detail"] as? String == "Mode could not be reached.")
@@ -86,7 +86,7 @@ struct UpstreamErrorsEndToEndTests {
 
     @Test("Mode taking longer than the timeout is a 504")
     func timeout() async throws {
-        try await GatewayHarness.with(configure: { $0.upstreamTimeout = .milliseconds(300) }) { harness in
+        try await GatewayHarness.with(configure: { $0.upstreamTimeout = .milliseconds(300) }) { (harness: GatewayHarness) async throws in
             harness.control.setFault(FaultPlan(.delay(milliseconds: 3000)))
             let started = ContinuousClock.now
             let reply = try await harness.get("/datasets/ds0001")
@@ -97,7 +97,7 @@ struct UpstreamErrorsEndToEndTests {
 
     @Test("Mode's 429 is a 503 with Retry-After")
     func rateLimited() async throws {
-        try await GatewayHarness.with { harness in
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
             harness.control.setFault(FaultPlan(.status(429, retryAfterSeconds: 7)))
             let reply = try await harness.get("/datasets/ds0001")
             #expect(reply.status == 503)

@@ -12,43 +12,88 @@ public func buildApplication(
     time: TimeSource = .system,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    var clientConfiguration = HTTPClient.Configuration()
-    clientConfiguration.timeout = .init(connect: TimeAmount(configuration.connectTimeout))
-    clientConfiguration.redirectConfiguration = .disallow
-    clientConfiguration.decompression = .enabled(limit: .ratio(20))
-    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .gateway(configuration))
     let client = ModeClient(
         httpClient: httpClient,
         baseURL: configuration.modeURL,
         credentials: configuration.credentials,
-        timeout: TimeAmount(configuration.upstreamTimeout),
         maxResponseBytes: configuration.maxResponseBytes,
         logger: logger
     )
-    let cache = ResponseCache(
-        maxBytes: configuration.cache.maxBytes,
-        maxEntryBytes: configuration.cache.maxEntryBytes,
+    let metrics = GatewayMetrics()
+    let upstream = UpstreamExecutor(
+        client: client,
+        settings: configuration.upstream,
+        time: time,
+        logger: logger,
+        observe: { outcome, duration in metrics.recordUpstream(outcome: outcome, duration: duration) }
+    )
+    let cache = ResponseCache(maxBytes: configuration.cache.maxBytes, maxEntryBytes: configuration.cache.maxEntryBytes, time: time)
+    let components = GatewayComponents(
+        configuration: configuration,
+        upstream: upstream,
+        cache: cache,
+        metrics: metrics,
+        readiness: Readiness(upstream: upstream, interval: configuration.readinessInterval, timeout: .seconds(5), time: time),
         time: time
     )
-    let router = buildRouter(configuration: configuration, client: client, cache: cache)
+    if configuration.keys == nil {
+        logger.warning("No GATEWAY_API_KEYS_FILE: the gateway is open to anyone who can reach \(configuration.host).")
+    }
     return Application(
-        router: router,
+        router: buildRouter(components),
+        server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.clientIdleTimeout))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: [HTTPClientService(client: httpClient)],
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? 0
+            logger.notice(
+                "mode-gateway listening",
+                metadata: [
+                    "address": "\(configuration.host):\(port)", "workspace": "\(configuration.workspace)",
+                    "mode_url": "\(configuration.modeURL)", "keys": "\(configuration.keys?.records.count ?? 0)",
+                    "cache_ttl_seconds": "\(configuration.cache.ttl.components.seconds)",
+                ]
+            )
+            await onServerRunning(port)
+        },
         logger: logger
     )
 }
 
-/// The flat routes, each served by the one pipeline, plus a 405 answer for every other method
-/// on a known path.
-func buildRouter(configuration: GatewayConfiguration, client: ModeClient, cache: ResponseCache) -> Router<GatewayRequestContext> {
+/// The long-lived parts the routes share.
+struct GatewayComponents: Sendable {
+    let configuration: GatewayConfiguration
+    let upstream: UpstreamExecutor
+    let cache: ResponseCache
+    let metrics: GatewayMetrics
+    let readiness: Readiness
+    let time: TimeSource
+}
+
+/// Every route the gateway serves, behind its middleware: request id, request log and metrics,
+/// problem mapping, access. Each known path answers 405 with `Allow` for the methods it lacks.
+func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContext> {
+    let configuration = components.configuration
     let router = Router(context: GatewayRequestContext.self)
     router.middlewares.add(RequestIDMiddleware())
+    router.middlewares.add(RequestLogMiddleware(metrics: components.metrics, time: components.time))
     router.middlewares.add(ProblemMiddleware())
+    router.middlewares.add(
+        AccessMiddleware(
+            keys: configuration.keys,
+            limiter: ClientRateLimiter(
+                ratePerSecond: configuration.clientRatePerSecond,
+                burst: configuration.clientBurst,
+                time: components.time
+            )
+        )
+    )
     let pipeline = GatewayPipeline(
-        client: client,
-        cache: cache,
+        upstream: components.upstream,
+        timeout: configuration.upstreamTimeout,
+        time: components.time,
+        cache: components.cache,
         cacheConfiguration: configuration.cache,
         workspace: configuration.workspace,
         maxPages: configuration.maxPages
@@ -58,10 +103,24 @@ func buildRouter(configuration: GatewayConfiguration, client: ModeClient, cache:
             try await pipeline.handle(route, request: request, context: context)
         }
     }
-    let cacheRoutes = CacheRoutes(cache: cache, workspace: configuration.workspace)
+    let cacheRoutes = CacheRoutes(cache: components.cache, workspace: configuration.workspace)
     router.delete(RouterPath(CacheRoutes.path)) { request, context in try cacheRoutes.purge(request, context: context) }
-    router.addMethodNotAllowed(for: RouteTable.modeRoutes.map { ($0.method, $0.path) } + [(.delete, CacheRoutes.path)])
+    OperationsRoutes(
+        readiness: components.readiness,
+        metrics: components.metrics,
+        cache: components.cache,
+        upstream: components.upstream
+    ).register(on: router)
+    router.addMethodNotAllowed(for: GatewayRoutes.all.map { ($0.method, $0.path) })
     return router
+}
+
+/// Every (method, path) the gateway serves: the source for 405 answers and for the spec check.
+enum GatewayRoutes {
+    static var all: [(method: HTTPRequest.Method, path: String)] {
+        RouteTable.modeRoutes.map { ($0.method, $0.path) }
+            + [(.delete, CacheRoutes.path), (.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics")]
+    }
 }
 
 extension Router where Context == GatewayRequestContext {
@@ -78,6 +137,19 @@ extension Router where Context == GatewayRequestContext {
                 }
             }
         }
+    }
+}
+
+extension HTTPClient.Configuration {
+    /// The upstream client's settings: no redirects, a connect timeout, and connection failures
+    /// reported at once (``UpstreamExecutor`` owns retrying).
+    static func gateway(_ configuration: GatewayConfiguration) -> Self {
+        var client = HTTPClient.Configuration()
+        client.timeout = .init(connect: TimeAmount(configuration.connectTimeout))
+        client.redirectConfiguration = .disallow
+        client.connectionPool.retryConnectionEstablishment = false
+        client.decompression = .enabled(limit: .ratio(20))
+        return client
     }
 }
 

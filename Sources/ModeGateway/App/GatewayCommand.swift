@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ModeSimulator
+import ServiceLifecycle
 
 /// The `mode-gateway` program: reads configuration, then runs the gateway, or the gateway on the
 /// built-in simulator with `--demo`.
@@ -11,6 +12,9 @@ public enum GatewayCommand {
     public static let configurationErrorStatus: Int32 = 78
 
     public static func main(arguments: [String] = CommandLine.arguments) async -> Int32 {
+        if arguments.count > 1, arguments[1] == "hash-key" {
+            return Self.hashKey(arguments: Array(arguments.dropFirst(2)))
+        }
         do {
             let reader = try await Self.configReader(arguments: arguments)
             let parse = ConfigParser(reader: reader)
@@ -20,7 +24,7 @@ public enum GatewayCommand {
             }
             let configuration = try GatewayConfiguration(reader: reader)
             let logger = Self.makeLogger(configuration)
-            try await buildApplication(configuration: configuration, logger: logger).runService()
+            try await Self.run(buildApplication(configuration: configuration, logger: logger), configuration: configuration, logger: logger)
             return 0
         } catch let error as ConfigurationError {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
@@ -51,10 +55,12 @@ public enum GatewayCommand {
         let workspace = "demo"
         let token = RequestIDMiddleware.generate()
         let secret = RequestIDMiddleware.generate()
+        var simulatorConfiguration = SimulatorConfiguration(workspace: workspace, token: token, secret: secret)
+        simulatorConfiguration.rateLimit = .mode
         var simulatorLogger = Logger(label: "mode-simulator")
         simulatorLogger.logLevel = .warning
         let simulator = try await RunningSimulator.start(
-            ModeSimulator(configuration: .init(workspace: workspace, token: token, secret: secret)),
+            ModeSimulator(configuration: simulatorConfiguration),
             logger: simulatorLogger
         )
         let demoReader = try await Self.configReader(
@@ -69,10 +75,14 @@ public enum GatewayCommand {
         let configuration = try GatewayConfiguration(reader: demoReader)
         let logger = Self.makeLogger(configuration)
         let app = buildApplication(configuration: configuration, logger: logger) { port in
-            print(Self.demoBanner(host: configuration.host, port: port, simulatorURL: simulator.baseURL))
+            let banner = Self.demoBanner(host: configuration.host, port: port, simulatorURL: simulator.baseURL)
+            switch configuration.logFormat {
+            case .text: print(banner)
+            case .json: logger.notice("demo", metadata: ["curl_examples": "\(banner)"])
+            }
         }
         do {
-            try await app.runService()
+            try await Self.run(app, configuration: configuration, logger: logger)
         } catch {
             await simulator.stop()
             throw error
@@ -97,9 +107,63 @@ public enum GatewayCommand {
             """
     }
 
+    /// `mode-gateway hash-key --scope S --name N`: prints a new key and its keys-file line.
+    static func hashKey(arguments: [String]) -> Int32 {
+        var scope: Scope?
+        var name: String?
+        var index = 0
+        while index < arguments.count {
+            let value = index + 1 < arguments.count ? arguments[index + 1] : nil
+            switch arguments[index] {
+            case "--scope": scope = value.flatMap(Scope.init(rawValue:))
+            case "--name": name = value
+            default:
+                scope = nil
+                index = arguments.count
+            }
+            index += 2
+        }
+        guard let scope, let name, (try? KeyStore(parsing: KeyStore.line(forKey: "x", scope: scope, name: name))) != nil else {
+            FileHandle.standardError.write(
+                Data("usage: mode-gateway hash-key --scope read|write|admin --name NAME (NAME: printable ASCII, no spaces)\n".utf8)
+            )
+            return 64
+        }
+        let key = KeyStore.generateKey()
+        print("key (give it to the client; it is not stored): \(key)")
+        print("line for GATEWAY_API_KEYS_FILE:")
+        print(KeyStore.line(forKey: key, scope: scope, name: name))
+        return 0
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully: the server stops accepting,
+    /// in-flight requests get `shutdown.grace.seconds` to finish, then the upstream client closes.
+    static func run(_ app: some ApplicationProtocol, configuration: GatewayConfiguration, logger: Logger) async throws {
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [app],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        logger.notice("mode-gateway stopped")
+    }
+
+    /// Bootstraps swift-log once for the process, in the configured format and level.
     static func makeLogger(_ configuration: GatewayConfiguration) -> Logger {
+        let format = configuration.logFormat
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler =
+                switch format {
+                case .json: JSONLogHandler(label: label)
+                case .text: StreamLogHandler.standardOutput(label: label)
+                }
+            handler.logLevel = level
+            return handler
+        }
         var logger = Logger(label: "mode-gateway")
-        logger.logLevel = configuration.logLevel
+        logger.logLevel = level
         return logger
     }
 }

@@ -28,7 +28,8 @@ public struct GatewayConfiguration: Sendable {
     public var credentials: ModeCredentials
     /// `mode.api.url`: Mode's API base URL.
     public var modeURL = "https://app.mode.com/api"
-    /// `mode.timeout.seconds`: the deadline for one upstream call.
+    /// `mode.timeout.seconds`: the deadline for all the upstream work of one client request,
+    /// retries, waits and pages included.
     public var upstreamTimeout: Duration = .seconds(30)
     /// `mode.connect.timeout.seconds`: the deadline for opening a connection to Mode.
     public var connectTimeout: Duration = .seconds(5)
@@ -38,8 +39,25 @@ public struct GatewayConfiguration: Sendable {
     public var maxResponseBytes = 32 * 1024 * 1024
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: Logger.Level = .info
+    /// `log.format`: `text` or `json` (one JSON object per line).
+    public var logFormat: LogFormat = .text
+    /// `readiness.interval.seconds`: how often `/readyz` may ask Mode.
+    public var readinessInterval: Duration = .seconds(10)
+    /// `shutdown.grace.seconds`: how long in-flight requests may run after SIGTERM.
+    public var shutdownGrace: Duration = .seconds(25)
+    /// `http.idle.timeout.seconds`: a client connection idle this long is closed.
+    public var clientIdleTimeout: Duration = .seconds(60)
     /// `cache.*`: the response cache.
     public var cache = CacheConfiguration()
+    /// `gateway.api.keys.file`: the client keys; nil runs the gateway open.
+    public var keys: KeyStore?
+    /// `gateway.allow.anonymous`: let the gateway run open on a non-loopback address.
+    public var allowAnonymous = false
+    /// `gateway.key.rate.limit.per.second` and `.burst`: each client's own rate.
+    public var clientRatePerSecond = 20.0
+    public var clientBurst = 40
+    /// `mode.rate.limit.*`, `mode.retry.*`, `mode.breaker.*`: protection of Mode and of the gateway.
+    public var upstream = UpstreamExecutor.Settings()
 
     public init(workspace: String, credentials: ModeCredentials) {
         self.workspace = workspace
@@ -74,7 +92,53 @@ public struct GatewayConfiguration: Sendable {
             }
             self.logLevel = parsed
         }
+        if let format = parse.string("log.format") {
+            guard let parsed = LogFormat(rawValue: format.lowercased()) else {
+                throw ConfigurationError(key: "log.format", reason: "must be text or json.")
+            }
+            self.logFormat = parsed
+        }
+        self.readinessInterval = try parse.seconds("readiness.interval.seconds", allowZero: true) ?? self.readinessInterval
+        self.shutdownGrace = try parse.seconds("shutdown.grace.seconds") ?? self.shutdownGrace
+        self.clientIdleTimeout = try parse.seconds("http.idle.timeout.seconds") ?? self.clientIdleTimeout
         self.cache = try CacheConfiguration(parser: parse)
+        self.upstream = try UpstreamExecutor.Settings(parser: parse)
+        if let path = parse.string("gateway.api.keys.file") {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw ConfigurationError(key: "gateway.api.keys.file", reason: "names a file that cannot be read.")
+            }
+            do {
+                self.keys = try KeyStore(parsing: text)
+            } catch {
+                throw ConfigurationError(key: "gateway.api.keys.file", reason: "is malformed: \(error)")
+            }
+        }
+        self.allowAnonymous = try parse.bool("gateway.allow.anonymous") ?? false
+        if let rate = parse.string("gateway.key.rate.limit.per.second") {
+            guard let value = Double(rate), value > 0, value <= 1_000_000 else {
+                throw ConfigurationError(key: "gateway.key.rate.limit.per.second", reason: "must be a number of requests per second above 0.")
+            }
+            self.clientRatePerSecond = value
+        }
+        self.clientBurst = try parse.int("gateway.key.rate.limit.burst", in: 1...1_000_000) ?? self.clientBurst
+        try self.checkExposure()
+    }
+
+    /// Whether `host` only accepts connections from this machine.
+    public var listensOnLoopbackOnly: Bool {
+        ["127.0.0.1", "::1", "localhost"].contains(self.host) || self.host.hasPrefix("127.")
+    }
+
+    /// An open gateway on a reachable address would hand the operator's Mode credentials to
+    /// anyone on the network: refuse, unless the operator says so.
+    func checkExposure() throws(ConfigurationError) {
+        if self.keys == nil, !self.listensOnLoopbackOnly, !self.allowAnonymous {
+            throw ConfigurationError(
+                key: "gateway.allow.anonymous",
+                reason:
+                    "must be true to listen on \(self.host) without GATEWAY_API_KEYS_FILE: anyone who can reach it could use the Mode credentials."
+            )
+        }
     }
 }
 

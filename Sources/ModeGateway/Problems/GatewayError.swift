@@ -35,6 +35,8 @@ public enum GatewayError: Error, Sendable, Equatable {
     case insufficientScope(required: String)
     /// The client sent too many requests.
     case tooManyRequests(retryAfterSeconds: Int)
+    /// The gateway cannot serve yet (Mode unreachable, or refusing the credentials).
+    case notReady(reason: String)
     /// A bug in the gateway; the detail is logged, never sent.
     case internalError(detail: String)
 }
@@ -122,6 +124,8 @@ extension GatewayError {
                 title: "Too many requests",
                 detail: "This key has sent more requests than its rate allows."
             )
+        case .notReady(let reason):
+            Problem(status: .serviceUnavailable, slug: "not-ready", title: "Not ready", detail: reason)
         case .internalError:
             Problem(
                 status: .internalServerError,

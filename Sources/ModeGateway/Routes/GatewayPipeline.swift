@@ -8,7 +8,10 @@ import NIOCore
 ///
 /// Each step is a small type with one job; this type only puts them in order.
 struct GatewayPipeline: Sendable {
-    let client: ModeClient
+    let upstream: UpstreamExecutor
+    /// The budget for all the upstream work of one request: retries, waits and every page.
+    let timeout: Duration
+    let time: TimeSource
     let cache: ResponseCache
     let cacheConfiguration: CacheConfiguration
     let workspace: String
@@ -35,14 +38,16 @@ struct GatewayPipeline: Sendable {
                 policy: self.cacheConfiguration.policy(for: route),
                 revalidate: CacheHeaders.wantsRevalidation(request)
             ) { () throws(GatewayError) in
-                CachedResponse(body: try await self.read(route, path: path, query: query, context: context))
+                let deadline = self.time.now() + self.timeout
+                return CachedResponse(body: try await self.read(route, path: path, query: query, deadline: deadline, context: context))
             }
             context.trace.update { $0.cacheStatus = lookup.status.rawValue }
             return CacheHeaders.response(for: lookup, request: request)
         case .datasetUpdate:
             // A write: straight to Mode; on success, what it makes wrong leaves the cache.
             let body = ByteBuffer(string: try await Self.datasetUpdate(from: request).upstreamBody)
-            let upstream = try await self.call(UpstreamRequest(method: route.method, path: path, body: body), context: context)
+            let deadline = self.time.now() + self.timeout
+            let upstream = try await self.call(UpstreamRequest(method: route.method, path: path, body: body), deadline: deadline, context: context)
             let document = try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
             self.cache.invalidate(tags: route.fill(route.invalidates, with: tokens))
             return CacheHeaders.response(
@@ -53,13 +58,19 @@ struct GatewayPipeline: Sendable {
     }
 
     /// Reads one object, or a whole list, from Mode and transforms it.
-    private func read(_ route: RouteSpec, path: String, query: ListQuery?, context: GatewayRequestContext) async throws(GatewayError) -> ByteBuffer {
+    private func read(
+        _ route: RouteSpec,
+        path: String,
+        query: ListQuery?,
+        deadline: Duration,
+        context: GatewayRequestContext
+    ) async throws(GatewayError) -> ByteBuffer {
         switch route.shape {
         case .object:
-            let upstream = try await self.call(UpstreamRequest(method: .get, path: path), context: context)
+            let upstream = try await self.call(UpstreamRequest(method: .get, path: path), deadline: deadline, context: context)
             return try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
         case .collection(let itemsKey):
-            return try await self.completeList(path: path, itemsKey: itemsKey, query: query ?? ListQuery(), context: context)
+            return try await self.completeList(path: path, itemsKey: itemsKey, query: query ?? ListQuery(), deadline: deadline, context: context)
         }
     }
 
@@ -69,6 +80,7 @@ struct GatewayPipeline: Sendable {
         path: String,
         itemsKey: String,
         query: ListQuery,
+        deadline: Duration,
         context: GatewayRequestContext
     ) async throws(GatewayError) -> ByteBuffer {
         let builder = CollectionBuilder(itemsKey: itemsKey)
@@ -76,6 +88,7 @@ struct GatewayPipeline: Sendable {
         for page in pages {
             let upstream = try await self.call(
                 UpstreamRequest(method: .get, path: path, query: query.upstreamQuery(page: page)),
+                deadline: deadline,
                 context: context
             )
             let outcome = try Self.transform { () throws(TransformError) in try builder.add(page: upstream.body) }
@@ -91,8 +104,8 @@ struct GatewayPipeline: Sendable {
     }
 
     /// One upstream call; a non-success answer becomes the matching ``GatewayError``.
-    private func call(_ request: UpstreamRequest, context: GatewayRequestContext) async throws(GatewayError) -> UpstreamResponse {
-        let response = try await self.client.send(request)
+    private func call(_ request: UpstreamRequest, deadline: Duration, context: GatewayRequestContext) async throws(GatewayError) -> UpstreamResponse {
+        let response = try await self.upstream.send(request, deadline: deadline)
         context.trace.update {
             $0.upstreamCalls += 1
             $0.lastUpstreamStatus = response.status.code

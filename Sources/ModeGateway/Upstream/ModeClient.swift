@@ -3,8 +3,49 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
-/// Sends ``UpstreamRequest``s to Mode with the operator's credentials.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Why a call to Mode got no HTTP answer.
+enum UpstreamFailure: Error, Equatable {
+    /// No connection was made: the request provably never reached Mode.
+    case connectFailed
+    /// The connection closed before a whole answer came.
+    case connectionDropped
+    /// The deadline passed.
+    case timedOut
+    /// The answer was larger than the gateway accepts.
+    case responseTooLarge
+    /// Anything else the transport reported.
+    case other
+
+    /// The `status` label of the upstream metrics for this failure.
+    var metricLabel: String {
+        switch self {
+        case .connectFailed: "connect_failed"
+        case .connectionDropped: "dropped"
+        case .timedOut: "timeout"
+        case .responseTooLarge: "too_large"
+        case .other: "error"
+        }
+    }
+
+    var gatewayError: GatewayError {
+        switch self {
+        case .connectFailed: .badGateway(detail: "Mode could not be reached.")
+        case .connectionDropped: .badGateway(detail: "Mode closed the connection before answering.")
+        case .timedOut: .gatewayTimeout(detail: "Mode did not answer in time.")
+        case .responseTooLarge: .badGateway(detail: "Mode's answer was larger than the gateway accepts.")
+        case .other: .badGateway(detail: "The request to Mode failed.")
+        }
+    }
+}
+
+/// Sends ``UpstreamRequest``s to Mode with the operator's credentials: one HTTP exchange, no
+/// retries (``UpstreamExecutor`` decides those).
 ///
 /// Headers are built from an allow-list here and nowhere else: `Authorization` (basic, from
 /// ``ModeCredentials``), `Accept: application/hal+json`, `User-Agent`, and `Content-Type` for a
@@ -13,29 +54,20 @@ public struct ModeClient: Sendable {
     let httpClient: HTTPClient
     let baseURL: String
     let authorization: String
-    let timeout: TimeAmount
     let maxResponseBytes: Int
     let logger: Logger
 
-    public init(
-        httpClient: HTTPClient,
-        baseURL: String,
-        credentials: ModeCredentials,
-        timeout: TimeAmount,
-        maxResponseBytes: Int,
-        logger: Logger
-    ) {
+    public init(httpClient: HTTPClient, baseURL: String, credentials: ModeCredentials, maxResponseBytes: Int, logger: Logger) {
         self.httpClient = httpClient
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.authorization = credentials.authorization
-        self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes
         self.logger = logger
     }
 
-    /// Sends one request and reads the whole answer. Transport failures become ``GatewayError``s;
-    /// HTTP statuses are returned as they are, for the caller to map.
-    public func send(_ request: UpstreamRequest) async throws(GatewayError) -> UpstreamResponse {
+    /// Sends one request and reads the whole answer before `timeout` passes. HTTP statuses are
+    /// returned as they are, for the caller to judge.
+    func send(_ request: UpstreamRequest, timeout: Duration) async throws(UpstreamFailure) -> UpstreamResponse {
         var url = self.baseURL + request.path
         if let query = request.query { url += "?" + query }
         var outbound = HTTPClientRequest(url: url)
@@ -47,7 +79,7 @@ public struct ModeClient: Sendable {
             outbound.headers.add(name: "Content-Type", value: "application/json")
             outbound.body = .bytes(body)
         }
-        let deadline = NIODeadline.now() + self.timeout
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
         do {
             let response = try await self.httpClient.execute(outbound, deadline: deadline, logger: self.logger)
             let body = try await response.body.collect(upTo: self.maxResponseBytes)
@@ -57,35 +89,32 @@ public struct ModeClient: Sendable {
             }
             return UpstreamResponse(status: .init(code: Int(response.status.code)), headers: headers, body: body)
         } catch {
-            throw Self.transportError(error, path: request.path)
+            throw Self.classify(error)
         }
     }
 
-    /// Maps a transport failure: timeouts to 504, everything else to 502.
-    static func transportError(_ error: any Error, path: String) -> GatewayError {
+    /// Sorts a transport error into what the retry and breaker logic needs to know.
+    static func classify(_ error: any Error) -> UpstreamFailure {
         if let error = error as? HTTPClientError {
             switch error {
-            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
-                return .gatewayTimeout(detail: "Mode did not answer in time.")
-            case .remoteConnectionClosed, .cancelled:
-                return .badGateway(detail: "Mode closed the connection before answering.")
-            default:
-                return .badGateway(detail: "The request to Mode failed.")
+            case .connectTimeout, .socksHandshakeTimeout, .tlsHandshakeTimeout: return .connectFailed
+            case .deadlineExceeded, .readTimeout, .writeTimeout: return .timedOut
+            case .remoteConnectionClosed, .cancelled: return .connectionDropped
+            default: return .other
             }
         }
-        if error is NIOTooManyBytesError {
-            return .badGateway(detail: "Mode's answer was larger than the gateway accepts.")
+        if error is NIOTooManyBytesError { return .responseTooLarge }
+        if error is CancellationError { return .timedOut }
+        if error is NIOConnectionError { return .connectFailed }
+        if let error = error as? IOError {
+            // AHC reports the last connect attempt's error when it could not connect in time.
+            switch error.errnoCode {
+            case ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL: return .connectFailed
+            case ECONNRESET, EPIPE: return .connectionDropped
+            default: return .other
+            }
         }
-        if error is CancellationError {
-            return .gatewayTimeout(detail: "The request to Mode was cancelled.")
-        }
-        let text = String(describing: error)
-        if text.contains("connectTimeout") || text.contains("timeout") {
-            return .gatewayTimeout(detail: "Mode did not answer in time.")
-        }
-        if text.contains("refused") || text.contains("NIOConnectionError") || text.contains("connect") {
-            return .badGateway(detail: "Mode could not be reached.")
-        }
-        return .badGateway(detail: "The request to Mode failed.")
+        if error is ChannelError { return .connectionDropped }
+        return .other
     }
 }

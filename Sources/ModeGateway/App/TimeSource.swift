@@ -29,3 +29,14 @@ public final class ManualTimeSource: Sendable {
         self.current.withLock { $0 += duration }
     }
 }
+
+/// How time-dependent code waits; tests can make waiting instant and record it.
+public struct Sleeper: Sendable {
+    public let sleep: @Sendable (Duration) async throws -> Void
+
+    public init(sleep: @escaping @Sendable (Duration) async throws -> Void) {
+        self.sleep = sleep
+    }
+
+    public static let system = Sleeper { duration in try await Task.sleep(for: duration) }
+}

@@ -1,0 +1,18 @@
+import HTTPTypes
+
+/// Which scope each route needs. Health, readiness and the spec stay open; everything else,
+/// unknown paths included, needs a key when keys are configured.
+enum AccessPolicy {
+    static let openPaths: Set<String> = ["/healthz", "/readyz", "/openapi.yaml", "/openapi.json", "/docs"]
+
+    /// The scope a request needs, or nil for an open route.
+    /// - Parameter routeTemplate: the matched route's template, nil when no route matched.
+    static func requiredScope(method: HTTPRequest.Method, routeTemplate: String?) -> Scope? {
+        if let routeTemplate, Self.openPaths.contains(routeTemplate) { return nil }
+        if routeTemplate == CacheRoutes.path { return .admin }
+        switch method {
+        case .get, .head, .options: return .read
+        default: return .write
+        }
+    }
+}

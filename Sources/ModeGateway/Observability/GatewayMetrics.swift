@@ -1,0 +1,109 @@
+import CoreMetrics
+import Prometheus
+import Synchronization
+
+/// The gateway's metrics, through swift-metrics into a Prometheus registry of its own (one per
+/// application, so tests do not share global state). Labels carry route templates and statuses,
+/// never raw paths or tokens.
+public final class GatewayMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let handles = Mutex<Handles>(Handles())
+    /// The cache and upstream statistics last exported, to turn their totals into counter increments.
+    private let exported = Mutex<(cache: ResponseCache.Statistics, upstream: UpstreamExecutor.Statistics)>((.init(), .init()))
+
+    private struct Handles {
+        var counters: [String: CoreMetrics.Counter] = [:]
+        var timers: [String: CoreMetrics.Timer] = [:]
+        var gauges: [String: CoreMetrics.Gauge] = [:]
+    }
+
+    public init() {
+        self.registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: self.registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
+            .seconds(5), .seconds(10), .seconds(30),
+        ]
+        self.factory = factory
+    }
+
+    /// One answered request.
+    func recordRequest(route: String, method: String, status: Int, duration: Duration) {
+        self.counter("http_requests_total", [("route", route), ("method", method), ("status", String(status))]).increment()
+        self.timer("http_request_duration_seconds", [("route", route), ("method", method)]).recordNanoseconds(Self.nanoseconds(duration))
+    }
+
+    /// One HTTP exchange with Mode; `outcome` is the status code, or the kind of transport failure.
+    func recordUpstream(outcome: String, duration: Duration) {
+        self.counter("mode_upstream_requests_total", [("status", outcome)]).increment()
+        self.timer("mode_upstream_request_duration_seconds", []).recordNanoseconds(Self.nanoseconds(duration))
+    }
+
+    /// The Prometheus text exposition, after bringing the cache and upstream figures up to date.
+    func render(cache: ResponseCache.Statistics, upstream: UpstreamExecutor.Statistics) -> [UInt8] {
+        let previous = self.exported.withLock { exported in
+            defer { exported = (cache, upstream) }
+            return exported
+        }
+        let totals: [(String, Int, Int)] = [
+            ("gateway_cache_hits_total", cache.hits, previous.cache.hits),
+            ("gateway_cache_misses_total", cache.misses, previous.cache.misses),
+            ("gateway_cache_stale_total", cache.staleServed, previous.cache.staleServed),
+            ("gateway_cache_coalesced_waits_total", cache.coalescedWaits, previous.cache.coalescedWaits),
+            ("gateway_cache_evictions_total", cache.evictions, previous.cache.evictions),
+            ("gateway_cache_background_refreshes_total", cache.backgroundRefreshes, previous.cache.backgroundRefreshes),
+            ("mode_upstream_retries_total", upstream.retries, previous.upstream.retries),
+            ("mode_rate_limiter_waits_total", upstream.limiterWaits, previous.upstream.limiterWaits),
+            ("mode_rate_limiter_rejections_total", upstream.limiterRejections, previous.upstream.limiterRejections),
+            ("mode_breaker_rejections_total", upstream.breakerRejections, previous.upstream.breakerRejections),
+            ("mode_breaker_openings_total", upstream.breakerOpenings, previous.upstream.breakerOpenings),
+        ]
+        for (name, now, before) in totals {
+            // Touch every counter so it is exported from the start, at zero.
+            self.counter(name, []).increment(by: Int64(max(0, now - before)))
+        }
+        self.gauge("gateway_cache_bytes").record(cache.bytes)
+        self.gauge("gateway_cache_entries").record(cache.entries)
+        self.gauge("mode_breaker_state").record(upstream.breakerState)
+        return self.registry.emitToBuffer()
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
+        let key = Self.key(label, dimensions)
+        return self.handles.withLock { handles in
+            if let counter = handles.counters[key] { return counter }
+            let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: self.factory)
+            handles.counters[key] = counter
+            return counter
+        }
+    }
+
+    private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
+        let key = Self.key(label, dimensions)
+        return self.handles.withLock { handles in
+            if let timer = handles.timers[key] { return timer }
+            let timer = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: self.factory)
+            handles.timers[key] = timer
+            return timer
+        }
+    }
+
+    private func gauge(_ label: String) -> CoreMetrics.Gauge {
+        self.handles.withLock { handles in
+            if let gauge = handles.gauges[label] { return gauge }
+            let gauge = CoreMetrics.Gauge(label: label, dimensions: [], factory: self.factory)
+            handles.gauges[label] = gauge
+            return gauge
+        }
+    }
+
+    private static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
+        dimensions.reduce(label) { $0 + "\u{1}" + $1.0 + "=" + $1.1 }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+}

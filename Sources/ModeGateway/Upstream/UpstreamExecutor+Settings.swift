@@ -1,0 +1,20 @@
+extension UpstreamExecutor.Settings {
+    /// Reads `MODE_RATE_LIMIT_*`, `MODE_RETRY_*` and `MODE_BREAKER_*`.
+    init(parser parse: ConfigParser) throws(ConfigurationError) {
+        self.init()
+        if let rate = parse.string("mode.rate.limit.per.second") {
+            guard let value = Double(rate), value > 0, value <= 10_000 else {
+                throw ConfigurationError(key: "mode.rate.limit.per.second", reason: "must be a number of requests per second above 0.")
+            }
+            self.ratePerSecond = value
+        }
+        self.burst = try parse.int("mode.rate.limit.burst", in: 1...10_000) ?? self.burst
+        self.maxQueueWait = try parse.seconds("mode.rate.limit.max.wait.seconds", allowZero: true) ?? self.maxQueueWait
+        self.retry.maxAttempts = try parse.int("mode.retry.max.attempts", in: 1...10) ?? self.retry.maxAttempts
+        self.retry.baseDelay = try parse.seconds("mode.retry.base.delay.seconds") ?? self.retry.baseDelay
+        self.retry.maxDelay = try parse.seconds("mode.retry.max.delay.seconds") ?? self.retry.maxDelay
+        self.retry.maxRetryAfter = try parse.seconds("mode.retry.after.max.seconds", allowZero: true) ?? self.retry.maxRetryAfter
+        self.breakerThreshold = try parse.int("mode.breaker.failures", in: 1...1000) ?? self.breakerThreshold
+        self.breakerCooldown = try parse.seconds("mode.breaker.cooldown.seconds") ?? self.breakerCooldown
+    }
+}

@@ -1,0 +1,231 @@
+import HTTPTypes
+import Logging
+import Synchronization
+
+/// Everything between the pipeline and one HTTP exchange with Mode: the circuit breaker, the
+/// outbound rate limit, retries with backoff, and the deadline that bounds them all.
+///
+/// The policy parts are pure state machines (``CircuitBreaker``, ``TokenBucket``,
+/// ``RetryPolicy``); this type holds them behind a lock and does the waiting.
+public final class UpstreamExecutor: Sendable {
+    /// The resilience settings, from `MODE_*` configuration.
+    public struct Settings: Sendable, Equatable {
+        /// Outbound rate: one token bucket shared by every request.
+        public var ratePerSecond = 3.0
+        public var burst = 5
+        /// The longest a request may queue for a token before it is refused with 503.
+        public var maxQueueWait: Duration = .seconds(10)
+        public var retry = RetryPolicy()
+        /// Consecutive failures that open the breaker, and how long it stays open.
+        public var breakerThreshold = 5
+        public var breakerCooldown: Duration = .seconds(30)
+
+        public init() {}
+    }
+
+    /// What the breaker and limiter are doing; for `/metrics`.
+    public struct Statistics: Sendable, Equatable {
+        public var retries = 0
+        public var limiterWaits = 0
+        public var limiterRejections = 0
+        public var breakerRejections = 0
+        public var breakerOpenings = 0
+        /// 0 closed, 1 half-open, 2 open.
+        public var breakerState = 0
+    }
+
+    private struct State {
+        var bucket: TokenBucket
+        var breaker: CircuitBreaker
+        var random = SystemRandomNumberGenerator()
+        var statistics = Statistics()
+    }
+
+    let client: ModeClient
+    let settings: Settings
+    private let state: Mutex<State>
+    private let time: TimeSource
+    private let sleeper: Sleeper
+    private let logger: Logger
+    /// Told of every HTTP exchange: the status (or failure kind) and how long it took.
+    private let observe: @Sendable (String, Duration) -> Void
+
+    public init(
+        client: ModeClient,
+        settings: Settings,
+        time: TimeSource = .system,
+        sleeper: Sleeper = .system,
+        logger: Logger,
+        observe: @escaping @Sendable (String, Duration) -> Void = { _, _ in }
+    ) {
+        self.observe = observe
+        self.client = client
+        self.settings = settings
+        self.time = time
+        self.sleeper = sleeper
+        self.logger = logger
+        self.state = Mutex(
+            State(
+                bucket: TokenBucket(ratePerSecond: settings.ratePerSecond, burst: settings.burst),
+                breaker: CircuitBreaker(threshold: settings.breakerThreshold, cooldown: settings.breakerCooldown)
+            )
+        )
+    }
+
+    public var statistics: Statistics {
+        self.state.withLock { state in
+            var statistics = state.statistics
+            switch state.breaker.state {
+            case .closed: statistics.breakerState = 0
+            case .halfOpen: statistics.breakerState = 1
+            case .open: statistics.breakerState = 2
+            }
+            return statistics
+        }
+    }
+
+    /// Sends a request, retrying what is safe to retry, until it gets an answer worth returning
+    /// or `deadline` (on ``TimeSource``'s clock) passes. HTTP error statuses are returned for the
+    /// caller to map, after retries.
+    func send(_ request: UpstreamRequest, deadline: Duration, maxAttempts: Int? = nil) async throws(GatewayError) -> UpstreamResponse {
+        var attempt = 1
+        while true {
+            try await self.waitForPermission(deadline: deadline)
+            let probe = self.state.withLock { $0.breaker.state == .halfOpen }
+            let remaining = deadline - self.time.now()
+            guard remaining > .zero else {
+                if probe { self.state.withLock { $0.breaker.releaseProbe(now: self.time.now()) } }
+                throw UpstreamFailure.timedOut.gatewayError
+            }
+            let outcome: Result<UpstreamResponse, UpstreamFailure>
+            let started = ContinuousClock.now
+            do throws(UpstreamFailure) {
+                outcome = .success(try await self.client.send(request, timeout: remaining))
+            } catch {
+                outcome = .failure(error)
+            }
+            switch outcome {
+            case .success(let response): self.observe(String(response.status.code), ContinuousClock.now - started)
+            case .failure(let failure): self.observe(failure.metricLabel, ContinuousClock.now - started)
+            }
+            let verdict = self.judge(outcome, request: request)
+            self.record(verdict, response: outcome)
+
+            guard verdict.retryable, attempt < (maxAttempts ?? Int.max), let delay = self.retryDelay(attempt: attempt, outcome: outcome),
+                self.time.now() + delay < deadline
+            else {
+                switch outcome {
+                case .success(let response): return response
+                case .failure(let failure): throw failure.gatewayError
+                }
+            }
+            self.state.withLock { $0.statistics.retries += 1 }
+            self.logger.debug("Retrying upstream call", metadata: ["attempt": "\(attempt + 1)", "delay": "\(delay)"])
+            try? await self.sleeper.sleep(delay)
+            attempt += 1
+        }
+    }
+
+    /// Passes the breaker and the rate limiter, waiting for a token if need be.
+    private func waitForPermission(deadline: Duration) async throws(GatewayError) {
+        let now = self.time.now()
+        let decision = self.state.withLock { state -> Result<Duration, GatewayError> in
+            if case .rejected(let retryAfter) = state.breaker.acquire(now: now) {
+                state.statistics.breakerRejections += 1
+                return .failure(
+                    .unavailable(detail: "Mode is failing; the gateway is giving it time to recover.", retryAfterSeconds: Self.seconds(retryAfter))
+                )
+            }
+            let maxWait = min(self.settings.maxQueueWait, deadline - now)
+            switch state.bucket.reserve(now: now, maxWait: maxWait) {
+            case .granted(let wait):
+                if wait > .zero { state.statistics.limiterWaits += 1 }
+                return .success(wait)
+            case .rejected(let retryAfter):
+                state.statistics.limiterRejections += 1
+                state.breaker.releaseProbe(now: now)
+                return .failure(
+                    .unavailable(detail: "Too many requests are waiting for Mode; try again later.", retryAfterSeconds: Self.seconds(retryAfter))
+                )
+            }
+        }
+        let wait = try decision.get()
+        if wait > .zero { try? await self.sleeper.sleep(wait) }
+    }
+
+    /// What an outcome means for the breaker and for retrying.
+    private struct Verdict {
+        var modeFailed: Bool
+        var retryable: Bool
+    }
+
+    private func judge(_ outcome: Result<UpstreamResponse, UpstreamFailure>, request: UpstreamRequest) -> Verdict {
+        switch outcome {
+        case .success(let response):
+            let code = response.status.code
+            let modeFailed = code >= 500
+            let retryable = request.isIdempotentRead && [429, 502, 503, 504].contains(code)
+            return Verdict(modeFailed: modeFailed, retryable: retryable)
+        case .failure(let failure):
+            // A write is retried only when it provably never reached Mode.
+            let retryable = failure == .connectFailed || (request.isIdempotentRead && failure == .connectionDropped)
+            return Verdict(modeFailed: failure != .responseTooLarge, retryable: retryable)
+        }
+    }
+
+    private func record(_ verdict: Verdict, response: Result<UpstreamResponse, UpstreamFailure>) {
+        let now = self.time.now()
+        self.state.withLock { state in
+            if verdict.modeFailed {
+                let wasOpen: Bool = if case .open = state.breaker.state { true } else { false }
+                state.breaker.recordFailure(now: now)
+                if case .open = state.breaker.state, !wasOpen {
+                    state.statistics.breakerOpenings += 1
+                    self.logger.warning("Circuit breaker opened: Mode is failing", metadata: ["cooldown": "\(self.settings.breakerCooldown)"])
+                }
+            } else {
+                state.breaker.recordSuccess()
+            }
+            // Mode's rate headers: when it says the budget is spent, let nothing go until it refills.
+            if case .success(let upstream) = response, let pause = RateLimitHeaders.pause(upstream) {
+                state.bucket.pause(until: now + min(pause, self.settings.retry.maxRetryAfter))
+            }
+        }
+    }
+
+    private func retryDelay(attempt: Int, outcome: Result<UpstreamResponse, UpstreamFailure>) -> Duration? {
+        var retryAfter: Duration?
+        if case .success(let response) = outcome, let seconds = UpstreamStatus.retryAfterSeconds(response.headers) {
+            retryAfter = .seconds(seconds)
+        }
+        return self.state.withLock { state in
+            self.settings.retry.delay(beforeRetry: attempt, retryAfter: retryAfter, random: &state.random)
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Int {
+        max(1, Int(duration.components.seconds) + (duration.components.attoseconds > 0 ? 1 : 0))
+    }
+}
+
+/// Mode's `X-RateLimit-*` headers (and `Retry-After` on a 429): how long to hold off.
+enum RateLimitHeaders {
+    static func pause(_ response: UpstreamResponse) -> Duration? {
+        if response.status.code == 429 {
+            return .seconds(UpstreamStatus.retryAfterSeconds(response.headers) ?? 1)
+        }
+        guard let remainingText = response.headers[.xRateLimitRemaining], let remaining = Double(remainingText), remaining < 1 else {
+            return nil
+        }
+        guard let resetText = response.headers[.xRateLimitReset], let reset = Double(resetText), reset > 0 else {
+            return .seconds(1)
+        }
+        // A small number is seconds from now; a large one an epoch time, which this clock cannot place: wait a second.
+        return reset < 1_000_000 ? .milliseconds(Int64(reset * 1000)) : .seconds(1)
+    }
+}
+
+extension HTTPField.Name {
+    static let xRateLimitRemaining = Self("X-RateLimit-Remaining")!
+    static let xRateLimitReset = Self("X-RateLimit-Reset")!
+}

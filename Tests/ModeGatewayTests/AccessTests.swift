@@ -1,0 +1,121 @@
+import Configuration
+import Foundation
+import NIOHTTP1
+import Testing
+
+@testable import ModeGateway
+
+@Suite("Client keys, scopes and rates")
+struct AccessTests {
+    typealias Keys = GatewayHarness.Keys
+
+    /// One request of each class of route, and whether it needs read, write or admin.
+    static let routeClasses: [(method: HTTPMethod, path: String, body: String?, scope: Scope)] = [
+        (.GET, "/datasets/ds0001", nil, .read),
+        (.GET, "/spaces/sp-finance/datasets", nil, .read),
+        (.GET, "/datasets/ds0001/schedules", nil, .read),
+        (.PATCH, "/datasets/ds0001", #"{"description":"x"}"#, .write),
+        (.DELETE, "/cache", nil, .admin),
+    ]
+
+    @Test("Every scope against every class of route", arguments: [Scope.read, .write, .admin])
+    func scopes(scope: Scope) async throws {
+        let key = [Scope.read: Keys.read, .write: Keys.write, .admin: Keys.admin][scope]!
+        try await GatewayHarness.with(configure: { $0.keys = Keys.store }) { (harness: GatewayHarness) async throws in
+            for route in Self.routeClasses {
+                let reply = try await harness.send(route.method, route.path, headers: [("Authorization", "Bearer \(key)")], body: route.body)
+                if scope >= route.scope {
+                    #expect(reply.status == 200, "\(scope) \(route.method) \(route.path)")
+                } else {
+                    #expect(reply.status == 403, "\(scope) \(route.method) \(route.path)")
+                    #expect(reply.object["type"] as? String == "https://mode-gateway.dev/problems/insufficient-scope")
+                }
+            }
+        }
+    }
+
+    @Test("A missing, unknown or malformed key gets 401 with WWW-Authenticate: Bearer, on known and unknown routes")
+    func unauthenticated() async throws {
+        try await GatewayHarness.with(configure: { $0.keys = Keys.store }) { (harness: GatewayHarness) async throws in
+            for headers in [[], [("Authorization", "Bearer not-a-key")], [("Authorization", "Basic \(Keys.read)")], [("Authorization", "Bearer")]] {
+                for route in Self.routeClasses + [(.GET, "/nowhere", nil, .read)] {
+                    let reply = try await harness.send(route.method, route.path, headers: headers, body: route.body)
+                    #expect(reply.status == 401, "\(headers) \(route.path)")
+                    #expect(reply.headers["WWW-Authenticate"].first?.hasPrefix("Bearer") == true)
+                }
+            }
+            #expect(harness.control.requestCount == 0)
+        }
+    }
+
+    @Test("The key's name, never the key, is logged")
+    func keyNameLogged() async throws {
+        try await GatewayHarness.with(configure: { $0.keys = Keys.store }) { (harness: GatewayHarness) async throws in
+            #expect(try await harness.get("/datasets/ds0001", headers: [("Authorization", "Bearer \(Keys.write)")]).status == 200)
+            // The harness itself fails the test if a key shows up anywhere; here the name must.
+            #expect(harness.traffic.logLines.contains { $0.contains("writer") })
+        }
+    }
+
+    @Test("A key over its rate gets 429 with Retry-After")
+    func perKeyRate() async throws {
+        try await GatewayHarness.with(configure: {
+            $0.keys = Keys.store
+            $0.clientRatePerSecond = 0.5
+            $0.clientBurst = 2
+        }) { (harness: GatewayHarness) async throws in
+            let auth = [("Authorization", "Bearer \(Keys.read)")]
+            #expect(try await harness.get("/datasets/ds0001", headers: auth).status == 200)
+            #expect(try await harness.get("/datasets/ds0001", headers: auth).status == 200)
+            let limited = try await harness.get("/datasets/ds0001", headers: auth)
+            #expect(limited.status == 429)
+            #expect(limited.headers["Retry-After"].first == "2")
+            // Another key has its own budget.
+            #expect(try await harness.get("/datasets/ds0001", headers: [("Authorization", "Bearer \(Keys.admin)")]).status == 200)
+        }
+    }
+
+    @Test("The keys file is parsed strictly, naming the bad line")
+    func keysFile() throws {
+        let good = KeyStore.line(forKey: "k1", scope: .admin, name: "ops")
+        let store = try KeyStore(parsing: "# comment\n\n\(good)   # trailing comment\n")
+        #expect(store.authenticate("k1")?.name == "ops")
+        #expect(store.authenticate("k2") == nil)
+        let cases = [
+            "abc read x": 1,
+            "\(good)\n\(String(repeating: "A", count: 64)) read x": 2,
+            "# c\n\(String(repeating: "a", count: 64)) owner x": 2,
+            "\(good)\n\(good)": 2,
+            "\(String(repeating: "a", count: 64)) read": 1,
+        ]
+        for (text, line) in cases {
+            #expect(throws: KeyFileError.self) { try KeyStore(parsing: text) }
+            do {
+                _ = try KeyStore(parsing: text)
+            } catch {
+                #expect(error.line == line, "\(text)")
+            }
+        }
+    }
+
+    @Test("Without keys the gateway refuses a non-loopback address unless told it may run open")
+    func exposure() throws {
+        let base: [AbsoluteConfigKey: ConfigValue] = ["mode.workspace": "acme", "mode.api.token": "t", "mode.api.secret": "s"]
+        func load(_ extra: [AbsoluteConfigKey: ConfigValue]) throws -> GatewayConfiguration {
+            try GatewayConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: base.merging(extra) { $1 })))
+        }
+        #expect(throws: ConfigurationError.self) { try load(["http.host": "0.0.0.0"]) }
+        #expect((try? load(["http.host": "0.0.0.0", "gateway.allow.anonymous": "true"])) != nil)
+        #expect((try? load(["http.host": "127.0.0.1"])) != nil)
+        #expect(throws: ConfigurationError.self) { try load(["gateway.api.keys.file": "/nonexistent/keys"]) }
+    }
+
+    @Test("The secret scan finds a leak when there is one")
+    func scannerCanFail() {
+        let recorder = TrafficRecorder()
+        recorder.record(log: "info all good")
+        #expect(recorder.leaks(of: GatewayHarness.secrets).isEmpty)
+        recorder.record(log: "debug sent Authorization: Basic \(Data("\(GatewayHarness.token):\(GatewayHarness.secret)".utf8).base64EncodedString())")
+        #expect(recorder.leaks(of: GatewayHarness.secrets).count == 1)
+    }
+}

@@ -96,7 +96,7 @@ struct GatewayHarness {
         configuration.clientBurst = 100_000
         configure(&configuration)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = buildApplication(configuration: configuration, logger: gatewayLogger, time: time) { port in
+        let app = try buildApplication(configuration: configuration, logger: gatewayLogger, time: time) { port in
             continuation.yield(port)
             continuation.finish()
         }

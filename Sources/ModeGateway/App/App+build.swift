@@ -11,7 +11,8 @@ public func buildApplication(
     logger: Logger,
     time: TimeSource = .system,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
+    let spec = try SpecDocument.load()
     let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .gateway(configuration))
     let client = ModeClient(
         httpClient: httpClient,
@@ -35,6 +36,7 @@ public func buildApplication(
         cache: cache,
         metrics: metrics,
         readiness: Readiness(upstream: upstream, interval: configuration.readinessInterval, timeout: .seconds(5), time: time),
+        spec: spec,
         time: time
     )
     if configuration.keys == nil {
@@ -68,6 +70,7 @@ struct GatewayComponents: Sendable {
     let cache: ResponseCache
     let metrics: GatewayMetrics
     let readiness: Readiness
+    let spec: SpecDocument
     let time: TimeSource
 }
 
@@ -111,6 +114,7 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
         cache: components.cache,
         upstream: components.upstream
     ).register(on: router)
+    SpecRoutes(document: components.spec).register(on: router)
     router.addMethodNotAllowed(for: GatewayRoutes.all.map { ($0.method, $0.path) })
     return router
 }
@@ -120,6 +124,7 @@ enum GatewayRoutes {
     static var all: [(method: HTTPRequest.Method, path: String)] {
         RouteTable.modeRoutes.map { ($0.method, $0.path) }
             + [(.delete, CacheRoutes.path), (.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics")]
+            + SpecRoutes.paths.map { (.get, $0) }
     }
 }
 

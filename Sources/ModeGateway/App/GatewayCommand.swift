@@ -24,7 +24,7 @@ public enum GatewayCommand {
             }
             let configuration = try GatewayConfiguration(reader: reader)
             let logger = Self.makeLogger(configuration)
-            try await Self.run(buildApplication(configuration: configuration, logger: logger), configuration: configuration, logger: logger)
+            try await Self.run(try buildApplication(configuration: configuration, logger: logger), configuration: configuration, logger: logger)
             return 0
         } catch let error as ConfigurationError {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
@@ -74,7 +74,7 @@ public enum GatewayCommand {
         )
         let configuration = try GatewayConfiguration(reader: demoReader)
         let logger = Self.makeLogger(configuration)
-        let app = buildApplication(configuration: configuration, logger: logger) { port in
+        let app = try buildApplication(configuration: configuration, logger: logger) { port in
             let banner = Self.demoBanner(host: configuration.host, port: port, simulatorURL: simulator.baseURL)
             switch configuration.logFormat {
             case .text: print(banner)

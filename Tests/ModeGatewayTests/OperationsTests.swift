@@ -1,0 +1,217 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ModeSimulator
+import NIOCore
+import Synchronization
+import Testing
+
+@testable import ModeGateway
+
+@Suite("Operations: health, readiness, metrics, logs, shutdown")
+struct OperationsTests {
+    @Test("/healthz answers while the process lives, even with Mode down")
+    func healthz() async throws {
+        try await GatewayHarness.with(configure: { $0.keys = GatewayHarness.Keys.store }) { (harness: GatewayHarness) async throws in
+            await harness.simulator.stop()
+            let reply = try await harness.get("/healthz")
+            #expect(reply.status == 200)
+            #expect(reply.object["status"] as? String == "ok")
+        }
+    }
+
+    @Test("/readyz flips to 503 when Mode stops, and back when it returns")
+    func readiness() async throws {
+        let clock = ManualTimeSource()
+        var restarted: RunningSimulator?
+        try await GatewayHarness.with(time: clock.source, configure: { $0.keys = GatewayHarness.Keys.store }) {
+            (harness: GatewayHarness) async throws in
+            #expect(try await harness.get("/readyz").status == 200)
+            #expect(harness.control.requests.last?.path == "/api/verify")
+            await harness.simulator.stop()
+            // Within the interval the cached verdict stands; after it, Mode is asked again.
+            #expect(try await harness.get("/readyz").status == 200)
+            clock.advance(by: .seconds(11))
+            let down = try await harness.get("/readyz")
+            #expect(down.status == 503)
+            #expect(down.headers["Content-Type"].first == "application/problem+json")
+            #expect(down.object["detail"] as? String == "Mode could not be reached.")
+            restarted = try await RunningSimulator.start(harness.simulator.simulator, port: harness.simulator.port)
+            clock.advance(by: .seconds(11))
+            #expect(try await harness.get("/readyz").status == 200)
+        }
+        await restarted?.stop()
+    }
+
+    @Test("/readyz says so when Mode refuses the credentials")
+    func readinessCredentials() async throws {
+        try await GatewayHarness.with(configure: { $0.credentials = ModeCredentials(token: GatewayHarness.token, secret: "nope") }) {
+            (harness: GatewayHarness) async throws in
+            let reply = try await harness.get("/readyz")
+            #expect(reply.status == 503)
+            #expect(reply.object["detail"] as? String == "Mode refused the gateway's credentials.")
+        }
+    }
+
+    @Test("/metrics covers requests, upstream, cache and resilience, labelled by route template only")
+    func metrics() async throws {
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
+            _ = try await harness.get("/datasets/ds0001")
+            _ = try await harness.get("/datasets/ds0001")
+            _ = try await harness.get("/datasets/not.valid")
+            let reply = try await harness.get("/metrics")
+            #expect(reply.status == 200)
+            #expect(reply.headers["Content-Type"].first?.hasPrefix("text/plain") == true)
+            let text = reply.body
+            for name in [
+                "http_requests_total", "http_request_duration_seconds_bucket", "mode_upstream_requests_total",
+                "mode_upstream_request_duration_seconds_bucket", "gateway_cache_hits_total", "gateway_cache_misses_total",
+                "gateway_cache_stale_total", "gateway_cache_coalesced_waits_total", "gateway_cache_evictions_total",
+                "gateway_cache_bytes", "gateway_cache_entries", "mode_upstream_retries_total", "mode_rate_limiter_waits_total",
+                "mode_rate_limiter_rejections_total", "mode_breaker_state",
+            ] {
+                #expect(text.contains(name), "\(name)")
+            }
+            #expect(text.contains(#"route="/datasets/{dataset}""#))
+            #expect(text.contains(#"status="400""#))
+            #expect(!text.contains("ds0001") && !text.contains("not.valid"))
+            #expect(text.contains("gateway_cache_hits_total 1"))
+        }
+    }
+
+    @Test("Every log line in json mode is one JSON object with the request fields")
+    func jsonLogs() throws {
+        let lines = Mutex<[String]>([])
+        let sink = LineSink { line in lines.withLock { $0.append(line) } }
+        var logger = Logger(label: "mode-gateway") { label in JSONLogHandler(label: label, sink: sink) }
+        logger[metadataKey: "request_id"] = "abc"
+        logger.info("request", metadata: ["status": "200", "route": "/datasets/{dataset}", "quote": "a \"b\"\n"])
+        logger.error("boom")
+        let written = lines.withLock { $0 }
+        #expect(written.count == 2)
+        for line in written {
+            #expect(line.hasSuffix("}\n") && line.filter { $0 == "\n" }.count == 1)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["ts"] is String && object["level"] is String && object["message"] is String)
+        }
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(written[0].utf8)) as? [String: Any])
+        #expect(first["request_id"] as? String == "abc" && first["quote"] as? String == "a \"b\"\n")
+    }
+}
+
+/// The real `mode-gateway` binary, as operators run it.
+@Suite("The mode-gateway process", .serialized)
+struct ProcessTests {
+    static var binary: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/mode-gateway")
+    }
+
+    /// Starts the binary with `environment`, returning it, its stdout lines as they come, and its port.
+    static func launch(_ environment: [String: String], arguments: [String] = []) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]) { $1 }
+        process.currentDirectoryURL = FileManager.default.temporaryDirectory
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        return (process, output, errors)
+    }
+
+    @Test("SIGTERM during a slow request: the request completes, then the process exits 0; every stdout line is JSON")
+    func gracefulShutdown() async throws {
+        let simulator = try await RunningSimulator.start(
+            ModeSimulator(configuration: .init(workspace: "demo", token: GatewayHarness.token, secret: GatewayHarness.secret))
+        )
+        defer { Task { await simulator.stop() } }
+        let (process, output, _) = try Self.launch([
+            "MODE_WORKSPACE": "demo", "MODE_API_TOKEN": GatewayHarness.token, "MODE_API_SECRET": GatewayHarness.secret,
+            "MODE_API_URL": simulator.baseURL, "HTTP_PORT": "0", "LOG_FORMAT": "json", "LOG_LEVEL": "debug",
+        ])
+        let lines = LineReader(output.fileHandleForReading)
+        let listening = try #require(try await lines.first { $0.contains("mode-gateway listening") })
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(listening.utf8)) as? [String: Any])
+        let gatewayPort = try #require((object["address"] as? String)?.split(separator: ":").last.flatMap { Int($0) })
+        simulator.simulator.control.setFault(FaultPlan(.delay(milliseconds: 1500), count: 1))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let request = Task {
+            let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(gatewayPort)/datasets/ds0001"), timeout: .seconds(10))
+            return (Int(response.status.code), try await response.body.collect(upTo: 1 << 20).readableBytes)
+        }
+        while simulator.simulator.control.requestCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        kill(process.processIdentifier, SIGTERM)
+        let (status, bytes) = try await request.value
+        #expect(status == 200 && bytes > 0)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        try await client.shutdown()
+        #expect(try await lines.first { $0.contains("mode-gateway stopped") } != nil)
+        for line in lines.all {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "\(line)")
+        }
+    }
+
+    @Test("Missing configuration exits 78 with one line naming the variable")
+    func configurationError() throws {
+        let (process, _, errors) = try Self.launch(["MODE_API_TOKEN": "t", "MODE_API_SECRET": "s"])
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 78)
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text == "configuration error: MODE_WORKSPACE is required.\n")
+    }
+
+    @Test("A malformed keys file stops the program at start, naming the line")
+    func malformedKeys() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+        try "# keys\nnot-a-digest read someone\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (process, _, errors) = try Self.launch([
+            "MODE_WORKSPACE": "demo", "MODE_API_TOKEN": "t", "MODE_API_SECRET": "s", "GATEWAY_API_KEYS_FILE": file.path,
+        ])
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 78)
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.hasPrefix("configuration error: GATEWAY_API_KEYS_FILE is malformed: line 2:"))
+    }
+}
+
+/// Collects lines from a pipe as they arrive.
+final class LineReader: Sendable {
+    private let state = Mutex<(lines: [String], buffer: Data, closed: Bool)>(([], Data(), false))
+
+    init(_ handle: FileHandle) {
+        handle.readabilityHandler = { [self] handle in
+            let data = handle.availableData
+            self.state.withLock { state in
+                if data.isEmpty {
+                    state.closed = true
+                    handle.readabilityHandler = nil
+                    return
+                }
+                state.buffer.append(data)
+                while let newline = state.buffer.firstIndex(of: 0x0A) {
+                    state.lines.append(String(decoding: state.buffer[state.buffer.startIndex..<newline], as: UTF8.self))
+                    state.buffer.removeSubrange(state.buffer.startIndex...newline)
+                }
+            }
+        }
+    }
+
+    var all: [String] { self.state.withLock { $0.lines } }
+
+    /// Waits (polling the pipe's output, up to `limit`) for a line that `predicate` accepts.
+    func first(where predicate: (String) -> Bool, limit: Duration = .seconds(30)) async throws -> String? {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < limit {
+            let (lines, closed) = self.state.withLock { ($0.lines, $0.closed) }
+            if let line = lines.first(where: predicate) { return line }
+            if closed { return nil }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import Yams
+
+@testable import ModeGateway
+
+@Suite("The published OpenAPI document, held to the code")
+struct SpecTests {
+    @Test("The router serves exactly the (method, path) pairs the spec describes")
+    func routesMatchSpec() throws {
+        let spec = try SpecDocument.load()
+        let served = Set(GatewayRoutes.all.map { "\($0.method.rawValue) \($0.path)" })
+        #expect(
+            spec.operations == served,
+            "only in spec: \(spec.operations.subtracting(served)); only served: \(served.subtracting(spec.operations))"
+        )
+    }
+
+    @Test("Every route spec's operationId is the spec's")
+    func operationIDs() throws {
+        let document = try #require(try Yams.load(yaml: String(buffer: try SpecDocument.load().yaml)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: Any])
+        for route in RouteTable.modeRoutes {
+            let item = try #require(paths[route.path] as? [String: Any], "\(route.path)")
+            let operation = try #require(item[route.method.rawValue.lowercased()] as? [String: Any])
+            #expect(operation["operationId"] as? String == route.operationID)
+        }
+    }
+
+    @Test("The spec's list parameters are exactly the ones the gateway accepts")
+    func listParameters() throws {
+        let document = try #require(try Yams.load(yaml: String(buffer: try SpecDocument.load().yaml)) as? [String: Any])
+        let parameters = try #require((document["components"] as? [String: Any])?["parameters"] as? [String: Any])
+        let orders = ((parameters["order"] as? [String: Any])?["schema"] as? [String: Any])?["enum"] as? [String]
+        #expect(orders == ListQuery.Order.allCases.map(\.rawValue))
+        let fields = ((parameters["order_by"] as? [String: Any])?["schema"] as? [String: Any])?["enum"] as? [String]
+        #expect(fields == ListQuery.Field.allCases.map(\.rawValue))
+        let page = (parameters["page"] as? [String: Any])?["schema"] as? [String: Any]
+        #expect(page?["maximum"] as? Int == ListQuery.maxPage)
+    }
+
+    @Test("It is served as YAML, as the same document in JSON, and as a page")
+    func served() async throws {
+        try await GatewayHarness.with(configure: { $0.keys = GatewayHarness.Keys.store }) { (harness: GatewayHarness) async throws in
+            let yaml = try await harness.get("/openapi.yaml")
+            #expect(yaml.status == 200 && yaml.headers["Content-Type"].first == "application/yaml")
+            let json = try await harness.get("/openapi.json")
+            #expect(json.status == 200 && json.headers["Content-Type"].first == "application/json")
+            let fromYAML = try JSONSerialization.data(
+                withJSONObject: try #require(try Yams.load(yaml: yaml.body) as? [String: Any]),
+                options: .sortedKeys
+            )
+            let fromJSON = try JSONSerialization.data(withJSONObject: json.object, options: .sortedKeys)
+            #expect(fromYAML == fromJSON)
+            #expect(json.object["openapi"] as? String == "3.1.0")
+            let docs = try await harness.get("/docs")
+            #expect(docs.status == 200 && docs.headers["Content-Type"].first?.hasPrefix("text/html") == true)
+            for route in RouteTable.modeRoutes { #expect(docs.body.contains("id=\"\(route.operationID)\"")) }
+            #expect(!docs.body.contains("<script") && !docs.body.contains("http://cdn") && !docs.body.contains("https://cdn"))
+        }
+    }
+}

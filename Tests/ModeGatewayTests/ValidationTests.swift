@@ -90,3 +90,35 @@ struct ValidationTests {
         }
     }
 }
+
+@Suite("SHA-256")
+struct SHA256Tests {
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    @Test("Matches the FIPS 180-4 test vectors, at every block boundary")
+    func vectors() {
+        let cases: [(String, String)] = [
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+            (
+                "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+                "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
+            ),
+        ]
+        for (input, digest) in cases { #expect(Self.hex(SHA256.hash(Array(input.utf8))) == digest, "\(input)") }
+        #expect(Self.hex(SHA256.hash([UInt8](repeating: 0x61, count: 1_000_000))) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // Fed in pieces of every size, the digest is the same.
+        let message = Array((0..<300).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let whole = SHA256.hash(message)
+        for piece in [1, 3, 55, 56, 63, 64, 65, 128] {
+            var hasher = SHA256()
+            var start = 0
+            while start < message.count {
+                hasher.update(message[start..<min(start + piece, message.count)])
+                start += piece
+            }
+            #expect(hasher.finalize() == whole, "pieces of \(piece)")
+        }
+    }
+}

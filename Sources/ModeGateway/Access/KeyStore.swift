@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The client keys the gateway accepts, from `GATEWAY_API_KEYS_FILE`: one key per line as
@@ -50,7 +49,7 @@ public struct KeyStore: Sendable {
     /// The record of a presented key, if it is one of ours. Every record is compared, and each
     /// comparison looks at every byte, so the time taken says nothing about which byte differed.
     public func authenticate(_ presented: String) -> Record? {
-        let digest = Array(SHA256.hash(data: Data(presented.utf8)))
+        let digest = SHA256.hash(Array(presented.utf8))
         var found: Record?
         for record in self.records {
             var difference: UInt8 = 0
@@ -62,7 +61,7 @@ public struct KeyStore: Sendable {
 
     /// `<digest> <scope> <name>` for a key: the line to add to the keys file.
     public static func line(forKey key: String, scope: Scope, name: String) -> String {
-        let digest = SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(Array(key.utf8)).map { String(format: "%02x", $0) }.joined()
         return "\(digest) \(scope.rawValue) \(name)"
     }
 

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Configuration
 import Foundation
 import Hummingbird
@@ -14,6 +15,9 @@ public enum GatewayCommand {
     public static func main(arguments: [String] = CommandLine.arguments) async -> Int32 {
         if arguments.count > 1, arguments[1] == "hash-key" {
             return Self.hashKey(arguments: Array(arguments.dropFirst(2)))
+        }
+        if arguments.count > 1, arguments[1] == "healthcheck" {
+            return await Self.healthcheck()
         }
         do {
             let reader = try await Self.configReader(arguments: arguments)
@@ -165,5 +169,22 @@ public enum GatewayCommand {
         var logger = Logger(label: "mode-gateway")
         logger.logLevel = level
         return logger
+    }
+}
+
+extension GatewayCommand {
+    /// `mode-gateway healthcheck`: exits 0 when the gateway on this machine answers `/healthz`;
+    /// for the container's HEALTHCHECK, where no curl is installed.
+    static func healthcheck(environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
+        let port = environment["HTTP_PORT"] ?? "8080"
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(3))
+            try await client.shutdown()
+            return response.status == .ok ? 0 : 1
+        } catch {
+            try? await client.shutdown()
+            return 1
+        }
     }
 }

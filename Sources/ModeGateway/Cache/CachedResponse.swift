@@ -1,4 +1,3 @@
-import Crypto
 import NIOCore
 
 /// A transformed 200 answer as the cache keeps it: the body bytes, ready to send, and the
@@ -19,7 +18,7 @@ public struct CachedResponse: Sendable {
 
     /// The first 128 bits of the body's SHA-256, as 32 hex digits in quotes.
     static func etag(for body: ByteBuffer) -> String {
-        let digest = body.withUnsafeReadableBytes { SHA256.hash(data: $0) }
+        let digest = body.withUnsafeReadableBytes { SHA256.hash($0) }
         var text = "\""
         text.reserveCapacity(34)
         for byte in digest.prefix(16) {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The release build the Docker image relies on: static Swift stdlib, both executables, and the
+# gateway's resource bundle (the OpenAPI document) beside them. The Dockerfile runs this script;
+# CI runs it outside Docker, so the image's build step is proven on every change.
+#
+#   scripts/build-release.sh [staging-dir]     (default: .build/staging)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+staging="${1:-.build/staging}"
+
+swift build -c release --static-swift-stdlib --product mode-gateway
+swift build -c release --static-swift-stdlib --product mode-simulator
+bin="$(swift build -c release --show-bin-path)"
+
+rm -rf "$staging"
+mkdir -p "$staging"
+cp "$bin/mode-gateway" "$bin/mode-simulator" "$staging/"
+cp -R "$bin"/*.resources "$staging/"
+echo "release build staged in $staging:"
+ls -la "$staging"

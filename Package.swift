@@ -67,6 +67,16 @@ let package = Package(
             dependencies: ["ModeSimulator"],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "mode-gateway-bench",
+            dependencies: [
+                "ModeGateway",
+                "ModeSimulator",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/mode-gateway-bench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ModeGatewayTests",
             dependencies: [

@@ -15,6 +15,8 @@ bin="$(swift build -c release --show-bin-path)"
 rm -rf "$staging"
 mkdir -p "$staging"
 cp "$bin/mode-gateway" "$bin/mode-simulator" "$staging/"
+# Symbols stay in .build for profiling; the shipped copies do without them.
+strip "$staging/mode-gateway" "$staging/mode-simulator"
 cp -R "$bin"/*.resources "$staging/"
 echo "release build staged in $staging:"
 ls -la "$staging"

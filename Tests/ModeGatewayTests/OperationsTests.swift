@@ -152,6 +152,7 @@ struct ProcessTests {
         #expect(try await lines.first { $0.contains("mode-gateway stopped") } != nil)
         for line in lines.all {
             #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "\(line)")
+            #expect(!GatewayHarness.secrets.contains { line.contains($0) }, "a secret in: \(line)")
         }
     }
 

@@ -53,14 +53,14 @@ struct ResponseCacheTests {
     }
 
     func place(_ key: String, tags: [String] = []) -> ResponseCache.Placement {
-        .init(key: key, path: "/p/\(key)", tags: tags)
+        .init(path: "/p/\(key)", query: "", tags: tags)
     }
 
     @Test("The store evicts the least recently used entries by bytes")
     func lruByBytes() {
         var store = CacheStore(maxBytes: 1000, maxEntryBytes: 600)
         func entry(_ cost: Int) -> CacheStore.Entry {
-            .init(response: CachedResponse(body: ByteBuffer()), storedAt: .zero, policy: self.policy, path: "", tags: [], cost: cost)
+            .init(response: CachedResponse(body: ByteBuffer()), storedAt: .zero, tags: "", cost: cost)
         }
         let storeda = store.set("a", entry(300))
         #expect(storeda)

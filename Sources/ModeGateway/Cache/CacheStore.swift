@@ -3,15 +3,19 @@
 /// Pure and synchronous: no locks, no clock, no I/O. ``ResponseCache`` guards it with a lock
 /// and passes the time in.
 struct CacheStore {
+    /// One cached answer. Kept small: at 10 000 entries every field counts.
     struct Entry {
         var response: CachedResponse
         var storedAt: Duration
-        var policy: CachePolicy
-        /// The request path the entry answers, for purging by path.
-        var path: String
-        /// Names that writes invalidate, such as `dataset:abc` or `dataset-lists`.
-        var tags: [String]
+        /// Names that writes invalidate, such as `dataset:abc` or `dataset-lists`, separated by
+        /// newlines: one string, most often short enough to need no allocation of its own.
+        var tags: String
         var cost: Int
+
+        /// Whether the entry carries any of `tags`.
+        func isTagged(_ tags: [String]) -> Bool {
+            self.tags.split(separator: "\n").contains { tags.contains(String($0)) }
+        }
     }
 
     let maxBytes: Int

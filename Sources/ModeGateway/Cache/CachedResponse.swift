@@ -4,29 +4,38 @@ import NIOCore
 /// strong validator computed once when it was made.
 public struct CachedResponse: Sendable {
     public let body: ByteBuffer
-    /// A strong `ETag`, quoted: a digest of the body.
-    public let etag: String
+    /// The first 128 bits of the body's SHA-256; kept as numbers, which cost no allocation.
+    private let digest: (UInt64, UInt64)
 
     public init(body: ByteBuffer) {
         self.body = body
-        self.etag = Self.etag(for: body)
+        let hash = body.withUnsafeReadableBytes { SHA256.hash($0) }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for index in 0..<8 {
+            high = high << 8 | UInt64(hash[index])
+            low = low << 8 | UInt64(hash[index + 8])
+        }
+        self.digest = (high, low)
     }
 
-    /// What the entry costs in memory: the body's storage plus a fixed allowance for the entry.
+    /// A strong `ETag`: 32 hex digits of the digest, in quotes.
+    public var etag: String {
+        String(unsafeUninitializedCapacity: 34) { buffer in
+            let hex: StaticString = "0123456789abcdef"
+            buffer[0] = UInt8(ascii: "\"")
+            for (word, offset) in [(self.digest.0, 1), (self.digest.1, 17)] {
+                for nibble in 0..<16 {
+                    buffer[offset + nibble] = hex.utf8Start[Int(word >> UInt64(60 - 4 * nibble) & 0xF)]
+                }
+            }
+            buffer[33] = UInt8(ascii: "\"")
+            return 34
+        }
+    }
+
+    /// An estimate of what the entry costs in memory: the body's storage, and the entry's own
+    /// bookkeeping (the buffer's storage object, the key, the store's node and index).
     var cost: Int { self.body.capacity + Self.entryOverhead }
     static let entryOverhead = 256
-
-    /// The first 128 bits of the body's SHA-256, as 32 hex digits in quotes.
-    static func etag(for body: ByteBuffer) -> String {
-        let digest = body.withUnsafeReadableBytes { SHA256.hash($0) }
-        var text = "\""
-        text.reserveCapacity(34)
-        for byte in digest.prefix(16) {
-            text.unicodeScalars.append(Self.hex[Int(byte >> 4)])
-            text.unicodeScalars.append(Self.hex[Int(byte & 0x0F)])
-        }
-        return text + "\""
-    }
-
-    private static let hex = Array("0123456789abcdef".unicodeScalars)
 }

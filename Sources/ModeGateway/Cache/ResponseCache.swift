@@ -39,16 +39,19 @@ public final class ResponseCache: Sendable {
 
     /// Where an entry lives and what invalidates it.
     public struct Placement: Sendable {
+        /// The upstream path, then `?` and the canonical query.
         public var key: String
-        /// The flat request path, for purging by path.
-        public var path: String
         public var tags: [String]
 
-        public init(key: String, path: String, tags: [String]) {
-            self.key = key
-            self.path = path
+        public init(path: String, query: String, tags: [String]) {
+            self.key = path + "?" + query
             self.tags = tags
         }
+    }
+
+    /// The upstream path an entry's key answers, for purging by path.
+    static func path(ofKey key: String) -> Substring {
+        key.prefix { $0 != "?" }
     }
 
     public typealias Loader = @Sendable () async throws(GatewayError) -> CachedResponse
@@ -178,9 +181,7 @@ public final class ResponseCache: Sendable {
                     CacheStore.Entry(
                         response: response,
                         storedAt: storedAt,
-                        policy: policy,
-                        path: placement.path,
-                        tags: placement.tags,
+                        tags: placement.tags.joined(separator: "\n"),
                         cost: response.cost + placement.key.utf8.count
                     )
                 )
@@ -199,11 +200,11 @@ public final class ResponseCache: Sendable {
         return self.state.withLock { state in
             state.epoch += 1
             state.inFlight = state.inFlight.filter { $0.value.tags.allSatisfy { !tags.contains($0) } }
-            return state.store.removeAll { _, entry in entry.tags.contains { tags.contains($0) } }
+            return state.store.removeAll { _, entry in entry.isTagged(tags) }
         }
     }
 
-    /// Drops everything, or the entries answering one flat path.
+    /// Drops everything, or the entries answering one upstream path.
     /// - Returns: how many entries were dropped.
     @discardableResult
     public func purge(path: String? = nil) -> Int {
@@ -213,7 +214,7 @@ public final class ResponseCache: Sendable {
                 state.inFlight = [:]
                 return state.store.removeAll { _, _ in true }
             }
-            return state.store.removeAll { _, entry in entry.path == path }
+            return state.store.removeAll { key, _ in ResponseCache.path(ofKey: key) == path }
         }
     }
 }

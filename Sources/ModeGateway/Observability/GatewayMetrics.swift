@@ -71,31 +71,30 @@ public final class GatewayMetrics: Sendable {
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
-        let key = Self.key(label, dimensions)
-        return self.handles.withLock { handles in
-            if let counter = handles.counters[key] { return counter }
-            let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: self.factory)
-            handles.counters[key] = counter
-            return counter
-        }
+        self.handle(\.counters, label, dimensions) { CoreMetrics.Counter(label: label, dimensions: dimensions, factory: self.factory) }
     }
 
     private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
-        let key = Self.key(label, dimensions)
-        return self.handles.withLock { handles in
-            if let timer = handles.timers[key] { return timer }
-            let timer = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: self.factory)
-            handles.timers[key] = timer
-            return timer
-        }
+        self.handle(\.timers, label, dimensions) { CoreMetrics.Timer(label: label, dimensions: dimensions, factory: self.factory) }
     }
 
     private func gauge(_ label: String) -> CoreMetrics.Gauge {
-        self.handles.withLock { handles in
-            if let gauge = handles.gauges[label] { return gauge }
-            let gauge = CoreMetrics.Gauge(label: label, dimensions: [], factory: self.factory)
-            handles.gauges[label] = gauge
-            return gauge
+        self.handle(\.gauges, label, []) { CoreMetrics.Gauge(label: label, dimensions: [], factory: self.factory) }
+    }
+
+    /// The metric for a label and dimensions, made once and kept.
+    private func handle<Metric: Sendable>(
+        _ table: WritableKeyPath<Handles, [String: Metric]>,
+        _ label: String,
+        _ dimensions: [(String, String)],
+        make: () -> Metric
+    ) -> Metric {
+        let key = Self.key(label, dimensions)
+        return self.handles.withLock { handles in
+            if let metric = handles[keyPath: table][key] { return metric }
+            let metric = make()
+            handles[keyPath: table][key] = metric
+            return metric
         }
     }
 

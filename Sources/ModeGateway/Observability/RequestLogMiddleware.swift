@@ -17,6 +17,7 @@ struct RequestLogMiddleware: RouterMiddleware {
         // Route templates only: a raw path would put tokens in metric labels.
         let route = facts.route ?? context.endpointPath ?? "unmatched"
         self.metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, duration: duration)
+        guard context.logger.logLevel <= .info else { return response }
         var metadata: Logger.Metadata = [
             "method": .string(request.method.rawValue),
             "route": .string(route),

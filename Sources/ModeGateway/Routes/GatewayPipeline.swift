@@ -29,8 +29,8 @@ struct GatewayPipeline: Sendable {
         case .none:
             // A read: from the cache, or from Mode through it, coalesced per key.
             let placement = ResponseCache.Placement(
-                key: path + "?" + (query?.canonical ?? ""),
                 path: path,
+                query: query?.canonical ?? "",
                 tags: route.fill(route.cacheTags, with: tokens)
             )
             let lookup = try await self.cache.fetch(

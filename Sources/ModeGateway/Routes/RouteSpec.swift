@@ -49,25 +49,31 @@ public struct RouteSpec: Sendable {
 
     /// Tag templates with these parameter values filled in.
     func fill(_ templates: [String], with parameters: [String: Token]) -> [String] {
-        templates.map { template in
-            parameters.reduce(template) { text, parameter in
-                text.replacingOccurrences(of: "{\(parameter.key)}", with: parameter.value.value)
-            }
-        }
+        templates.map { Self.fill($0, workspace: nil, parameters: parameters) }
     }
 
     /// The Mode path for these parameter values; every value must already be a valid ``Token``.
     func upstreamPath(workspace: String, parameters: [String: Token]) -> String {
-        var path = self.upstreamPath.replacingOccurrences(of: "{workspace}", with: workspace)
-        for (name, token) in parameters {
-            path = path.replacingOccurrences(of: "{\(name)}", with: token.value)
-        }
-        return path
+        Self.fill(self.upstreamPath, workspace: workspace, parameters: parameters)
     }
-}
 
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        self.split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    /// Replaces each `{name}` in `template` with its value, in one pass.
+    static func fill(_ template: String, workspace: String?, parameters: [String: Token]) -> String {
+        var result = ""
+        result.reserveCapacity(template.utf8.count + 64)
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            result += rest[..<open]
+            let name = rest[rest.index(after: open)..<close]
+            if name == "workspace", let workspace {
+                result += workspace
+            } else if let token = parameters[String(name)] {
+                result += token.value
+            } else {
+                result += rest[open...close]
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
     }
 }

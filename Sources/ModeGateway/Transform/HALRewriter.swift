@@ -140,28 +140,39 @@ struct HALRewriter {
     /// Copies the rewritten elements of the array at the current position.
     /// - Returns: the number of elements.
     private mutating func copyArrayElements(leadingComma: Bool, brackets: Bool = false) throws(TransformError) -> Int {
-        self.position += 1  // [
         if brackets { self.output.append(Byte.openBracket) }
-        var count = 0
-        self.skipWhitespace()
-        if self.peek() == Byte.closeBracket {
-            self.position += 1
-        } else {
-            while true {
-                if count > 0 || leadingComma { self.output.append(Byte.comma) }
-                try self.rewriteValue()
-                count += 1
-                self.skipWhitespace()
-                guard self.position < self.inputCount else { throw self.error(.unexpectedEnd) }
-                let byte = self.input[self.position]
-                self.position += 1
-                if byte == Byte.comma { continue }
-                if byte == Byte.closeBracket { break }
-                throw TransformError(reason: .unexpectedByte, offset: self.position - 1)
-            }
+        let count = try self.forEachElement { (rewriter: inout HALRewriter, index: Int) throws(TransformError) in
+            if index > 0 || leadingComma { rewriter.output.append(Byte.comma) }
+            try rewriter.rewriteValue()
         }
         if brackets { self.output.append(Byte.closeBracket) }
         return count
+    }
+
+    /// Calls `body` for each element of the array at the current position (its `[`), positioned
+    /// at the element; `body` must consume it. Consumes the closing `]`.
+    /// - Returns: the number of elements.
+    private mutating func forEachElement(
+        _ body: (inout HALRewriter, Int) throws(TransformError) -> Void
+    ) throws(TransformError) -> Int {
+        self.position += 1  // [
+        self.skipWhitespace()
+        if self.peek() == Byte.closeBracket {
+            self.position += 1
+            return 0
+        }
+        var count = 0
+        while true {
+            try body(&self, count)
+            count += 1
+            self.skipWhitespace()
+            guard self.position < self.inputCount else { throw self.error(.unexpectedEnd) }
+            let byte = self.input[self.position]
+            self.position += 1
+            if byte == Byte.comma { continue }
+            if byte == Byte.closeBracket { return count }
+            throw TransformError(reason: .unexpectedByte, offset: self.position - 1)
+        }
     }
 
     /// Writes the members of the object whose `{` was just read, dropping HAL members.
@@ -186,12 +197,11 @@ struct HALRewriter {
                 }
             }
             if let taken {
-                let name = rewriter.decodedKey(key)
-                if taken.pointee.contains(name) {
+                if rewriter.contains(taken.pointee, key) {
                     try rewriter.skipValue()
                     return
                 }
-                taken.pointee.insert(name)
+                taken.pointee.ranges.append(key)
             }
             if wroteMember { rewriter.output.append(Byte.comma) }
             wroteMember = true
@@ -229,21 +239,26 @@ struct HALRewriter {
     /// The keys of the object starting just after `start`, other than the HAL ones. Runs a
     /// separate scan, so it costs only for the rare object that holds an `_embedded`.
     private func ownKeys(ofObjectAt start: Int) throws(TransformError) -> KeySet {
-        var scanner = HALRewriter(
-            input: UnsafeRawBufferPointer(start: self.input, count: self.inputCount),
-            output: OutputBuffer(capacity: 0)
-        )
+        var scanner = self  // shares the output, which a scan never writes
         scanner.position = start
-        scanner.depth = self.depth
         var keys = KeySet()
         try scanner.forEachMember { (scanner: inout HALRewriter, key: KeyRange) throws(TransformError) in
-            let name = scanner.decodedKey(key)
-            if name != Array(Key.links.utf8) && name != Array(Key.forms.utf8) && name != Array(Key.embedded.utf8) {
-                keys.insert(name)
+            if !scanner.keyEquals(key, Key.links) && !scanner.keyEquals(key, Key.forms) && !scanner.keyEquals(key, Key.embedded) {
+                keys.ranges.append(key)
             }
             try scanner.skipValue()
         }
         return keys
+    }
+
+    /// Whether `set` holds a key with the same (decoded) name as `key`.
+    private func contains(_ set: KeySet, _ key: KeyRange) -> Bool {
+        set.ranges.contains { other in
+            if !other.hasEscapes && !key.hasEscapes {
+                return other.length == key.length && memcmp(self.input + other.start, self.input + key.start, other.end - other.start) == 0
+            }
+            return self.decodedKey(other) == self.decodedKey(key)
+        }
     }
 
     /// Calls `body` for each member of the object whose `{` was just read, positioned at the
@@ -288,22 +303,9 @@ struct HALRewriter {
             }
             self.depth -= 1
         case Byte.openBracket:
-            self.position += 1
             try self.enter()
-            self.skipWhitespace()
-            if self.peek() == Byte.closeBracket {
-                self.position += 1
-            } else {
-                while true {
-                    try self.skipValue()
-                    self.skipWhitespace()
-                    guard self.position < self.inputCount else { throw self.error(.unexpectedEnd) }
-                    let byte = self.input[self.position]
-                    self.position += 1
-                    if byte == Byte.comma { continue }
-                    if byte == Byte.closeBracket { break }
-                    throw TransformError(reason: .unexpectedByte, offset: self.position - 1)
-                }
+            _ = try self.forEachElement { (rewriter: inout HALRewriter, _: Int) throws(TransformError) in
+                try rewriter.skipValue()
             }
             self.depth -= 1
         case Byte.quote:
@@ -486,11 +488,20 @@ struct HALRewriter {
     }
 
     /// Whether the key (a string range with quotes) names `name`, escapes decoded.
+    @inline(__always)
+    private func keyEquals(_ key: KeyRange, _ name: StaticString) -> Bool {
+        let count = name.utf8CodeUnitCount
+        if key.hasEscapes {
+            return self.decodedKey(key).elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: count))
+        }
+        return count == key.length && memcmp(self.input + key.start + 1, name.utf8Start, count) == 0
+    }
+
     private func keyEquals(_ key: KeyRange, _ name: String) -> Bool {
-        if key.hasEscapes { return self.decodedKey(key) == Array(name.utf8) }
         var name = name
         return name.withUTF8 { utf8 in
-            utf8.count == key.length && memcmp(self.input + key.start + 1, utf8.baseAddress!, utf8.count) == 0
+            if key.hasEscapes { return self.decodedKey(key).elementsEqual(utf8) }
+            return utf8.count == key.length && (utf8.count == 0 || memcmp(self.input + key.start + 1, utf8.baseAddress!, utf8.count) == 0)
         }
     }
 
@@ -520,17 +531,15 @@ struct KeyRange {
     var length: Int { self.end - self.start - 2 }
 }
 
-/// The decoded names of an object's keys. Objects are small, so a list beats hashing.
+/// Keys of one document, by their place in it. Objects are small, so a list beats hashing.
 struct KeySet {
-    private var names: [[UInt8]] = []
-    func contains(_ name: [UInt8]) -> Bool { self.names.contains(name) }
-    mutating func insert(_ name: [UInt8]) { self.names.append(name) }
+    var ranges: [KeyRange] = []
 }
 
 enum Key {
-    static let links = "_links"
-    static let forms = "_forms"
-    static let embedded = "_embedded"
+    static let links: StaticString = "_links"
+    static let forms: StaticString = "_forms"
+    static let embedded: StaticString = "_embedded"
 }
 
 enum Byte {

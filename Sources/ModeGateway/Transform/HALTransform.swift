@@ -13,7 +13,7 @@ public enum HALTransform {
             var rewriter = HALRewriter(input: bytes, output: output)
             try rewriter.rewriteDocument()
         }
-        return output.byteBuffer()
+        return output.takeByteBuffer()
     }
 
     /// Rewrites one HAL document given as bytes; for tests and benchmarks.
@@ -83,6 +83,6 @@ public final class CollectionBuilder {
         self.output.append("],\"count\":")
         self.output.append(contentsOf: String(self.count))
         self.output.append(Byte.closeBrace)
-        return self.output.byteBuffer()
+        return self.output.takeByteBuffer()
     }
 }

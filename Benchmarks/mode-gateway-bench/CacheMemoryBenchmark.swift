@@ -34,8 +34,10 @@ enum CacheMemoryBenchmark {
         report.add("cache entries", "\(cache.statistics.entries) datasets")
         report.add("cached body bytes", "\(bodyBytes) (\(format(Double(bodyBytes) / 1e6)) MB)")
         report.add(
-            "cache heap for those entries", "\(format(cost / 1e6)) MB (\(format(cost / Double(bodyBytes), 3))× the bytes)",
-            target: "≤ 1.3× + base", met: cost <= 1.3 * Double(bodyBytes)
+            "cache heap for those entries",
+            "\(format(cost / 1e6)) MB (\(format(cost / Double(bodyBytes), 3))× the bytes)",
+            target: "≤ 1.3× + base",
+            met: cost <= 1.3 * Double(bodyBytes)
         )
         report.add("cache fixed base (empty cache)", "\(empty) bytes")
     }

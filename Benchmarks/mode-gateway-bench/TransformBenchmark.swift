@@ -41,13 +41,17 @@ enum TransformBenchmark {
         report.add("gateway transform, one dataset", "\(format(gatewaySingleRate)) MB/s", target: "≥ 500 MB/s", met: gatewaySingleRate >= 500)
         report.add("Foundation parse-strip-serialize, one dataset", "\(format(foundationSingleRate)) MB/s")
         report.add(
-            "ratio, one dataset", "\(format(gatewaySingleRate / foundationSingleRate))×", target: "≥ 50×",
+            "ratio, one dataset",
+            "\(format(gatewaySingleRate / foundationSingleRate))×",
+            target: "≥ 50×",
             met: gatewaySingleRate / foundationSingleRate >= 50
         )
         report.add("gateway transform, 10 000-dataset list", "\(format(gatewayListRate)) MB/s", target: "≥ 500 MB/s", met: gatewayListRate >= 500)
         report.add("Foundation parse-strip-serialize, 10 000-dataset list", "\(format(foundationListRate)) MB/s")
         report.add(
-            "ratio, 10 000-dataset list", "\(format(gatewayListRate / foundationListRate))×", target: "≥ 50×",
+            "ratio, 10 000-dataset list",
+            "\(format(gatewayListRate / foundationListRate))×",
+            target: "≥ 50×",
             met: gatewayListRate / foundationListRate >= 50
         )
 
@@ -58,7 +62,10 @@ enum TransformBenchmark {
         defer { try? FileManager.default.removeItem(at: file) }
         for engine in ["gateway", "foundation"] {
             if let peak = PeakMemoryProbe.measure(engine: engine, payload: file.path) {
-                report.add("\(engine): peak memory above the input, 10 000-dataset list", "\(format(Double(peak) / 1e6)) MB (\(format(Double(peak) / Double(list.count), 2))× the input)")
+                report.add(
+                    "\(engine): peak memory above the input, 10 000-dataset list",
+                    "\(format(Double(peak) / 1e6)) MB (\(format(Double(peak) / Double(list.count), 2))× the input)"
+                )
             }
         }
     }

@@ -9,7 +9,18 @@ struct HALRenderer: Sendable {
         templated ? .object([("href", .string(href)), ("templated", .bool(true))]) : .object([("href", .string(href))])
     }
 
-    func dataset(_ dataset: SimDataset, embedded: Bool) -> JSONValue {
+    /// How much of a dataset Mode puts in a document.
+    enum Detail {
+        /// `GET` of one dataset: every link, the forms, and the embedded creator.
+        case full
+        /// The answer to a `PATCH`: links and forms.
+        case updated
+        /// An item of a list: the fields and a few links, as Mode's collections carry them.
+        case summary
+    }
+
+    func dataset(_ dataset: SimDataset, detail: Detail) -> JSONValue {
+        let embedded = detail == .full
         let api = "/api/\(self.workspace)/reports/\(dataset.token)"
         let web = "\(self.webBase)/\(self.workspace)/reports/\(dataset.token)"
         var members: [(String, JSONValue)] = [
@@ -45,6 +56,19 @@ struct HALRenderer: Sendable {
             ("query_preview", .string("SELECT date_trunc('day', created_at) AS day, count(*) FROM events GROUP BY 1")),
             ("view_count", .int(dataset.id % 1000)),
             ("thoughtspot_published_at", .null),
+            // The rest of Mode's Report fields, so that sizes match what Mode sends.
+            ("theme_id", .int(1)),
+            ("color_mappings", .object([])),
+            ("full_width", .bool(false)),
+            ("layout", .string("default")),
+            ("is_embedded", .bool(false)),
+            ("is_signed", .bool(false)),
+            ("shared", .bool(false)),
+            ("imported_datasets", .array([])),
+            ("web_preview_image", .string("\(web)/preview.png")),
+            ("github_link", .null),
+            ("chart_count", .int(0)),
+            ("flamingo_signature", .null),
             (
                 "_links",
                 .object([
@@ -58,6 +82,13 @@ struct HALRenderer: Sendable {
                     ("report_runs", self.link("\(api)/runs{?page,per_page}", templated: true)),
                     ("report_pins", self.link("\(api)/pins")),
                     ("report_schedules", self.link("\(api)/schedules")),
+                    ("report_filters", self.link("\(api)/filters")),
+                    ("report_subscriptions", self.link("\(api)/subscriptions")),
+                    ("report_theme", self.link("/api/\(self.workspace)/report_themes/1")),
+                    ("report_index_web", self.link("\(self.webBase)/\(self.workspace)/spaces/\(dataset.spaceToken)")),
+                    ("space_links", self.link("/api/\(self.workspace)/spaces/\(dataset.spaceToken)/links")),
+                    ("share", self.link("\(web)/share")),
+                    ("validate_email_subscriber", self.link("\(api)/validate_email_subscriber{?email}", templated: true)),
                     ("last_run", self.link("\(api)/runs/run\(dataset.id)")),
                     ("last_successful_run", self.link("\(api)/runs/run\(dataset.id)")),
                     ("perspective_email_subscription_memberships", self.link("\(api)/subscriptions")),
@@ -92,6 +123,16 @@ struct HALRenderer: Sendable {
                 ])
             ),
         ]
+        if detail == .summary {
+            let kept: Set<String> = ["self", "web", "space", "account", "report_runs"]
+            members = members.compactMap { name, value in
+                switch (name, value) {
+                case ("_forms", _): return nil
+                case ("_links", .object(let links)): return (name, .object(links.filter { kept.contains($0.0) }))
+                default: return (name, value)
+                }
+            }
+        }
         if embedded {
             members.append(
                 (

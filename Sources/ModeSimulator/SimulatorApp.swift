@@ -61,7 +61,7 @@ public struct ModeSimulator: Sendable {
         }
         api.get("{workspace}/datasets/{dataset}") { request, context in
             try await self.serve(request, context) { world in
-                try self.dataset(in: world, context: context).map { self.renderer.dataset($0, embedded: true) }
+                try self.dataset(in: world, context: context).map { self.renderer.dataset($0, detail: .full) }
             }
         }
         api.patch("{workspace}/datasets/{dataset}") { request, context in
@@ -244,7 +244,7 @@ public struct ModeSimulator: Sendable {
             spaceToken: report["space_token"] as? String,
             now: now
         ) {
-        case .updated(let dataset): return .ok(self.renderer.dataset(dataset, embedded: false))
+        case .updated(let dataset): return .ok(self.renderer.dataset(dataset, detail: .updated))
         case .notFound: return .failure(.notFound, HALRenderer.error(id: "not_found", message: "Dataset not found"))
         case .forbidden:
             return .failure(.forbidden, HALRenderer.error(id: "forbidden", message: "You do not have access to this dataset"))
@@ -284,7 +284,7 @@ public struct ModeSimulator: Sendable {
             return lhs.id < rhs.id
         }
         return self.page(
-            of: datasets.map { self.renderer.dataset($0, embedded: false) },
+            of: datasets.map { self.renderer.dataset($0, detail: .summary) },
             itemsKey: "reports",
             selfPath: "/api/\(self.configuration.workspace)/\(path)/datasets",
             request: request

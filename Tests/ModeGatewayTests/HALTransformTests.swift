@@ -92,6 +92,23 @@ struct HALTransformTests {
         #expect(try self.rewrite(#"{"n":\#(number),"s":"é\u00e9 🚀 \ud83d\ude80 \\ \/"}"#) == #"{"n":\#(number),"s":"é\u00e9 🚀 \ud83d\ude80 \\ \/"}"#)
     }
 
+    @Test("Finds escapes, non-ASCII and control bytes at every offset of the eight-byte fast path")
+    func wordBoundaries() throws {
+        for offset in 0..<20 {
+            for tail in [0, 1, 7, 8, 9] {
+                let prefix = String(repeating: "a", count: offset)
+                let suffix = String(repeating: "b", count: tail)
+                for special in ["\\\"", "\\\\", "\\u00e9", "é", "🚀", "\\n"] {
+                    let document = "{\"k\":\"\(prefix)\(special)\(suffix)\",\"_links\":\"\(prefix)\(special)\(suffix)\"}"
+                    #expect(try self.rewrite(document) == "{\"k\":\"\(prefix)\(special)\(suffix)\"}", "\(document)")
+                }
+                #expect(throws: TransformError.self) { try self.rewrite("[\"\(prefix)\u{01}\(suffix)\"]") }
+                #expect(throws: TransformError.self) { try HALTransform.object(Array("[\"\(prefix)".utf8) + [0xFF] + Array("\(suffix)\"]".utf8)) }
+                #expect(throws: TransformError.self) { try self.rewrite("[\"\(prefix)\(suffix)") }
+            }
+        }
+    }
+
     @Test("Handles deep nesting up to the limit and refuses beyond it")
     func depth() throws {
         let deep = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)

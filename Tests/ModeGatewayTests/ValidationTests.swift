@@ -107,7 +107,9 @@ struct SHA256Tests {
             ),
         ]
         for (input, digest) in cases { #expect(Self.hex(SHA256.hash(Array(input.utf8))) == digest, "\(input)") }
-        #expect(Self.hex(SHA256.hash([UInt8](repeating: 0x61, count: 1_000_000))) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(
+            Self.hex(SHA256.hash([UInt8](repeating: 0x61, count: 1_000_000))) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        )
         // Fed in pieces of every size, the digest is the same.
         let message = Array((0..<300).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         let whole = SHA256.hash(message)

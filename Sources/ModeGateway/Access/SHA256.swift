@@ -61,7 +61,9 @@ public struct SHA256: Sendable {
         tail.withUnsafeBytes { self.update($0) }
         self.length = length
         let words = [self.state.0, self.state.1, self.state.2, self.state.3, self.state.4, self.state.5, self.state.6, self.state.7]
-        return words.flatMap { word in [UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word)] }
+        return words.flatMap { word in
+            [UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word)]
+        }
     }
 
     private static let k: [UInt32] = [

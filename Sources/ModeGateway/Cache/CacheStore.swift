@@ -20,20 +20,21 @@ struct CacheStore {
 
     let maxBytes: Int
     let maxEntryBytes: Int
-    private var entries: [String: Int] = [:]
+    private var entries: [String: Int32] = [:]
     private var nodes: [Node] = []
-    private var freeSlots: [Int] = []
+    private var freeSlots: [Int32] = []
     /// The most recently used node, and the least.
-    private var head = -1
-    private var tail = -1
+    private var head: Int32 = -1
+    private var tail: Int32 = -1
     private(set) var bytes = 0
     private(set) var evictions = 0
 
+    /// Links are 32-bit indices: at tens of thousands of entries, every byte of a node counts.
     private struct Node {
         var key: String
         var entry: Entry?
-        var previous = -1
-        var next = -1
+        var previous: Int32 = -1
+        var next: Int32 = -1
     }
 
     init(maxBytes: Int, maxEntryBytes: Int) {
@@ -47,7 +48,7 @@ struct CacheStore {
     mutating func get(_ key: String) -> Entry? {
         guard let slot = self.entries[key] else { return nil }
         self.moveToFront(slot)
-        return self.nodes[slot].entry
+        return self.nodes[Int(slot)].entry
     }
 
     /// Stores an entry, evicting the least recently used until it fits.
@@ -57,16 +58,16 @@ struct CacheStore {
         self.remove(key)
         guard entry.cost <= self.maxEntryBytes, entry.cost <= self.maxBytes else { return false }
         while self.bytes + entry.cost > self.maxBytes, self.tail >= 0 {
-            self.remove(self.nodes[self.tail].key)
+            self.remove(self.nodes[Int(self.tail)].key)
             self.evictions += 1
         }
         let node = Node(key: key, entry: entry)
-        let slot: Int
+        let slot: Int32
         if let free = self.freeSlots.popLast() {
             slot = free
-            self.nodes[slot] = node
+            self.nodes[Int(slot)] = node
         } else {
-            slot = self.nodes.count
+            slot = Int32(self.nodes.count)
             self.nodes.append(node)
         }
         self.entries[key] = slot
@@ -79,9 +80,9 @@ struct CacheStore {
     mutating func remove(_ key: String) -> Entry? {
         guard let slot = self.entries.removeValue(forKey: key) else { return nil }
         self.unlink(slot)
-        let entry = self.nodes[slot].entry
+        let entry = self.nodes[Int(slot)].entry
         self.bytes -= entry?.cost ?? 0
-        self.nodes[slot] = Node(key: "")
+        self.nodes[Int(slot)] = Node(key: "")
         self.freeSlots.append(slot)
         return entry
     }
@@ -89,7 +90,7 @@ struct CacheStore {
     /// Removes every entry for which `predicate` holds; returns how many.
     mutating func removeAll(where predicate: (String, Entry) -> Bool) -> Int {
         let doomed = self.entries.compactMap { key, slot in
-            self.nodes[slot].entry.map { predicate(key, $0) } == true ? key : nil
+            self.nodes[Int(slot)].entry.map { predicate(key, $0) } == true ? key : nil
         }
         for key in doomed { self.remove(key) }
         return doomed.count
@@ -100,32 +101,32 @@ struct CacheStore {
         var keys: [String] = []
         var slot = self.tail
         while slot >= 0 {
-            keys.append(self.nodes[slot].key)
-            slot = self.nodes[slot].previous
+            keys.append(self.nodes[Int(slot)].key)
+            slot = self.nodes[Int(slot)].previous
         }
         return keys
     }
 
-    private mutating func moveToFront(_ slot: Int) {
+    private mutating func moveToFront(_ slot: Int32) {
         guard slot != self.head else { return }
         self.unlink(slot)
         self.linkAtFront(slot)
     }
 
-    private mutating func linkAtFront(_ slot: Int) {
-        self.nodes[slot].previous = -1
-        self.nodes[slot].next = self.head
-        if self.head >= 0 { self.nodes[self.head].previous = slot }
+    private mutating func linkAtFront(_ slot: Int32) {
+        self.nodes[Int(slot)].previous = -1
+        self.nodes[Int(slot)].next = self.head
+        if self.head >= 0 { self.nodes[Int(self.head)].previous = slot }
         self.head = slot
         if self.tail < 0 { self.tail = slot }
     }
 
-    private mutating func unlink(_ slot: Int) {
-        let previous = self.nodes[slot].previous
-        let next = self.nodes[slot].next
-        if previous >= 0 { self.nodes[previous].next = next } else { self.head = next }
-        if next >= 0 { self.nodes[next].previous = previous } else { self.tail = previous }
-        self.nodes[slot].previous = -1
-        self.nodes[slot].next = -1
+    private mutating func unlink(_ slot: Int32) {
+        let previous = self.nodes[Int(slot)].previous
+        let next = self.nodes[Int(slot)].next
+        if previous >= 0 { self.nodes[Int(previous)].next = next } else { self.head = next }
+        if next >= 0 { self.nodes[Int(next)].previous = previous } else { self.tail = previous }
+        self.nodes[Int(slot)].previous = -1
+        self.nodes[Int(slot)].next = -1
     }
 }

@@ -335,7 +335,8 @@ struct HALRewriter {
         let input = self.input
         let count = self.inputCount
         while true {
-            // Fast path: plain printable ASCII.
+            // Fast path: plain printable ASCII, eight bytes at a time, then byte by byte.
+            index = Self.skipPlainASCII(input, from: index, count: count)
             while index < count {
                 let byte = input[index]
                 if byte == Byte.quote || byte == Byte.backslash || byte < 0x20 || byte >= 0x80 { break }
@@ -355,6 +356,31 @@ struct HALRewriter {
                 index = try self.scanUTF8(at: index)
             }
         }
+    }
+
+    /// The index of the first byte at or after `index` that is a quote, a backslash, a control
+    /// character or non-ASCII, looking at eight bytes per step (SWAR); may stop up to seven
+    /// bytes early, before the last whole word.
+    @inline(__always)
+    private static func skipPlainASCII(_ input: UnsafePointer<UInt8>, from start: Int, count: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var index = start
+        while index + 8 <= count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(input + index).loadUnaligned(as: UInt64.self))
+            let quotes = word ^ (ones &* UInt64(Byte.quote))
+            let backslashes = word ^ (ones &* UInt64(Byte.backslash))
+            // A byte is flagged when it is zero after the xor (a quote or backslash), below 0x20,
+            // or has its high bit set. Borrows can only flag bytes above the first real one.
+            let special =
+                ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes) | ((word &- ones &* 0x20) & ~word) | word
+            let flagged = special & highs
+            if flagged != 0 {
+                return index + flagged.trailingZeroBitCount / 8
+            }
+            index += 8
+        }
+        return index
     }
 
     /// Validates the escape sequence at `index` (its backslash) and returns the index after it.

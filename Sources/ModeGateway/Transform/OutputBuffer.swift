@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 @_spi(CustomByteBufferAllocator) import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A growable byte buffer for the rewriter's hot loop: an append is one capacity check and a
 /// copy, with none of the copy-on-write checks of `[UInt8]` or `ByteBuffer`.

@@ -59,7 +59,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "mode-gateway",
-            dependencies: ["ModeGateway"],
+            dependencies: [
+                "ModeGateway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -38,8 +38,8 @@ pids+=($!)
 gateway() { # port, cache ttl
     MODE_WORKSPACE=demo MODE_API_TOKEN=demo-token MODE_API_SECRET=demo-secret \
         MODE_API_URL="http://127.0.0.1:$sim_port/api" HTTP_PORT="$1" CACHE_TTL_SECONDS="$2" LOG_LEVEL=warning \
-        MODE_RATE_LIMIT_PER_SECOND=1000000 MODE_RATE_LIMIT_BURST=1000000 \
-        GATEWAY_KEY_RATE_LIMIT_PER_SECOND=100000000 GATEWAY_KEY_RATE_LIMIT_BURST=100000000 \
+        MODE_RATE_LIMIT_PER_SECOND=10000 MODE_RATE_LIMIT_BURST=10000 \
+        GATEWAY_KEY_RATE_LIMIT_PER_SECOND=1000000 GATEWAY_KEY_RATE_LIMIT_BURST=1000000 \
         "$bin/mode-gateway" >"$work/gateway-$1.log" 2>&1 &
     pids+=($!)
 }
@@ -47,6 +47,9 @@ gateway $hit_port 3600
 gateway $miss_port 0
 
 mkdir -p "$work/nginx-cache"
+# nginx workers drop to an unprivileged user when started as root: let them use the cache.
+chmod 755 "$work"
+chmod 777 "$work/nginx-cache"
 cat >"$work/nginx.conf" <<NGINX
 worker_processes auto;
 pid $work/nginx.pid;
@@ -76,7 +79,7 @@ nginx -c "$work/nginx.conf" -g 'daemon on;' -p "$work"
 
 wait_for() { # url
     for _ in $(seq 1 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
-    echo "bench-load: $1 did not come up" >&2; exit 1
+    echo "bench-load: $1 did not come up" >&2; tail -n 5 "$work"/*.log >&2; exit 1
 }
 single="/datasets/ds0001"
 list="/spaces/sp-finance/datasets?page=1"

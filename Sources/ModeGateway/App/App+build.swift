@@ -98,12 +98,12 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
         time: components.time,
         cache: components.cache,
         cacheConfiguration: configuration.cache,
-        workspace: configuration.workspace,
         maxPages: configuration.maxPages
     )
     for route in RouteTable.modeRoutes {
+        let compiled = route.compiled(workspace: configuration.workspace)
         router.on(RouterPath(route.path), method: route.method) { request, context in
-            try await pipeline.handle(route, request: request, context: context)
+            try await pipeline.handle(compiled, request: request, context: context)
         }
     }
     let cacheRoutes = CacheRoutes(cache: components.cache, workspace: configuration.workspace)

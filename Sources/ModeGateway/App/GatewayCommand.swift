@@ -161,7 +161,7 @@ public enum GatewayCommand {
             var handler: any LogHandler =
                 switch format {
                 case .json: JSONLogHandler(label: label)
-                case .text: StreamLogHandler.standardOutput(label: label)
+                case .text: TextLogHandler(label: label)
                 }
             handler.logLevel = level
             return handler

@@ -116,7 +116,10 @@ public struct GatewayConfiguration: Sendable {
         self.allowAnonymous = try parse.bool("gateway.allow.anonymous") ?? false
         if let rate = parse.string("gateway.key.rate.limit.per.second") {
             guard let value = Double(rate), value > 0, value <= 1_000_000 else {
-                throw ConfigurationError(key: "gateway.key.rate.limit.per.second", reason: "must be a number of requests per second above 0.")
+                throw ConfigurationError(
+                    key: "gateway.key.rate.limit.per.second",
+                    reason: "must be a number of requests per second above 0, at most 1000000."
+                )
             }
             self.clientRatePerSecond = value
         }

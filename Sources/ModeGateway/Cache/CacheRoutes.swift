@@ -21,7 +21,7 @@ struct CacheRoutes: Sendable {
             guard let (route, parameters) = RouteTable.match(path: path) else {
                 throw GatewayError.invalidQuery(parameter: "path", reason: "must be the path of a cached route, such as /datasets/abc.")
             }
-            removed = self.cache.purge(path: route.upstreamPath(workspace: self.workspace, parameters: parameters))
+            removed = self.cache.purge(path: PathTemplate(route.upstreamPath, workspace: self.workspace).render(parameters))
             purgedPath = path
         } else {
             removed = self.cache.purge()

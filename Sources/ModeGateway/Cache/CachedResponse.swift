@@ -22,13 +22,9 @@ public struct CachedResponse: Sendable {
     /// A strong `ETag`: 32 hex digits of the digest, in quotes.
     public var etag: String {
         String(unsafeUninitializedCapacity: 34) { buffer in
-            let hex: StaticString = "0123456789abcdef"
             buffer[0] = UInt8(ascii: "\"")
-            for (word, offset) in [(self.digest.0, 1), (self.digest.1, 17)] {
-                for nibble in 0..<16 {
-                    buffer[offset + nibble] = hex.utf8Start[Int(word >> UInt64(60 - 4 * nibble) & 0xF)]
-                }
-            }
+            HexDigits.write(self.digest.0, into: buffer, at: 1)
+            HexDigits.write(self.digest.1, into: buffer, at: 17)
             buffer[33] = UInt8(ascii: "\"")
             return 34
         }

@@ -29,10 +29,35 @@ public final class GatewayMetrics: Sendable {
         self.factory = factory
     }
 
+    /// The metrics of one kind of request, made once per route, method and status.
+    private struct RequestMetrics: Sendable {
+        let count: CoreMetrics.Counter
+        let duration: CoreMetrics.Timer
+    }
+
+    private struct RequestKey: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    private let requestMetrics = Mutex<[RequestKey: RequestMetrics]>([:])
+
     /// One answered request.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        self.counter("http_requests_total", [("route", route), ("method", method), ("status", String(status))]).increment()
-        self.timer("http_request_duration_seconds", [("route", route), ("method", method)]).recordNanoseconds(Self.nanoseconds(duration))
+        let key = RequestKey(route: route, method: method, status: status)
+        let metrics =
+            self.requestMetrics.withLock { $0[key] }
+            ?? {
+                let made = RequestMetrics(
+                    count: self.counter("http_requests_total", [("route", route), ("method", method), ("status", String(status))]),
+                    duration: self.timer("http_request_duration_seconds", [("route", route), ("method", method)])
+                )
+                self.requestMetrics.withLock { $0[key] = made }
+                return made
+            }()
+        metrics.count.increment()
+        metrics.duration.recordNanoseconds(Self.nanoseconds(duration))
     }
 
     /// One HTTP exchange with Mode; `outcome` is the status code, or the kind of transport failure.

@@ -51,6 +51,43 @@ public struct JSONLogHandler: LogHandler {
     }
 }
 
+/// A readable one-line-per-entry handler: `ts level label: message key=value …`. Unlike
+/// swift-log's `StreamLogHandler`, it formats metadata when a line is written, not each time
+/// metadata is set (Hummingbird sets some on every request).
+public struct TextLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    let label: String
+    let sink: LineSink
+
+    public init(label: String, sink: LineSink = .standardOutput) {
+        self.label = label
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    public func log(
+        level: Logger.Level,
+        message: Logger.Message,
+        metadata: Logger.Metadata?,
+        source: String,
+        file: String,
+        function: String,
+        line: UInt
+    ) {
+        var text = JSONLogHandler.timestamp() + " " + level.rawValue + " " + self.label + ": " + message.description
+        let merged = self.metadata.merging(metadata ?? [:]) { $1 }
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            text += " \(key)=\(value)"
+        }
+        self.sink.write(text + "\n")
+    }
+}
+
 /// Where whole log lines go; one write per line, under a lock, so lines never interleave.
 public final class LineSink: Sendable {
     private let write: @Sendable (String) -> Void

@@ -19,6 +19,7 @@ struct RequestLogMiddleware: RouterMiddleware {
         self.metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, duration: duration)
         guard context.logger.logLevel <= .info else { return response }
         var metadata: Logger.Metadata = [
+            "request_id": .string(context.requestID),
             "method": .string(request.method.rawValue),
             "route": .string(route),
             "status": .stringConvertible(response.status.code),

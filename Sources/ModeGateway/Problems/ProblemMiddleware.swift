@@ -24,7 +24,10 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             return Self.response(for: .bodyTooLarge(limit: context.maxUploadSize), context: context)
         } catch {
-            context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            context.logger.error(
+                "Unhandled error",
+                metadata: ["error": "\(String(reflecting: type(of: error)))", "request_id": "\(context.requestID)"]
+            )
             return Self.response(for: .internalError(detail: "\(error)"), context: context)
         }
     }
@@ -42,9 +45,12 @@ struct ProblemMiddleware: RouterMiddleware {
     static func response(for error: GatewayError, context: Context) -> Response {
         let problem = error.problem
         if case .upstreamUnauthorized = error {
-            context.logger.error("Mode refused the gateway's credentials (401); check MODE_API_TOKEN and MODE_API_SECRET.")
+            context.logger.error(
+                "Mode refused the gateway's credentials (401); check MODE_API_TOKEN and MODE_API_SECRET.",
+                metadata: ["request_id": "\(context.requestID)"]
+            )
         } else if case .internalError(let detail) = error {
-            context.logger.error("Internal error", metadata: ["detail": "\(detail)"])
+            context.logger.error("Internal error", metadata: ["detail": "\(detail)", "request_id": "\(context.requestID)"])
         }
         var headers = error.headers
         headers[.contentType] = Problem.mediaType

@@ -14,16 +14,16 @@ struct GatewayPipeline: Sendable {
     let time: TimeSource
     let cache: ResponseCache
     let cacheConfiguration: CacheConfiguration
-    let workspace: String
     /// The most pages read for one list before the gateway stops (the answer is then what it read).
     let maxPages: Int
 
-    func handle(_ route: RouteSpec, request: Request, context: GatewayRequestContext) async throws -> Response {
+    func handle(_ compiled: CompiledRoute, request: Request, context: GatewayRequestContext) async throws -> Response {
+        let route = compiled.spec
         context.trace.update { $0.route = route.path }
         // Validate: path tokens, query and body, before anything goes upstream.
         let tokens = try Self.tokens(for: route, context: context)
         let query = try Self.listQuery(for: route, raw: request.uri.query)
-        let path = route.upstreamPath(workspace: self.workspace, parameters: tokens)
+        let path = compiled.upstreamPath.render(tokens)
 
         switch route.body {
         case .none:
@@ -31,7 +31,7 @@ struct GatewayPipeline: Sendable {
             let placement = ResponseCache.Placement(
                 path: path,
                 query: query?.canonical ?? "",
-                tags: route.fill(route.cacheTags, with: tokens)
+                tags: compiled.cacheTags.map { $0.render(tokens) }
             )
             let lookup = try await self.cache.fetch(
                 placement,
@@ -49,7 +49,7 @@ struct GatewayPipeline: Sendable {
             let deadline = self.time.now() + self.timeout
             let upstream = try await self.call(UpstreamRequest(method: route.method, path: path, body: body), deadline: deadline, context: context)
             let document = try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
-            self.cache.invalidate(tags: route.fill(route.invalidates, with: tokens))
+            self.cache.invalidate(tags: compiled.invalidates.map { $0.render(tokens) })
             return CacheHeaders.response(
                 for: .init(response: CachedResponse(body: document), status: .bypass, age: .zero, freshFor: .zero),
                 request: request
@@ -98,7 +98,10 @@ struct GatewayPipeline: Sendable {
             }
         }
         if query.page == nil {
-            context.logger.warning("List truncated at the page cap", metadata: ["upstream_path": "\(path)", "pages": "\(self.maxPages)"])
+            context.logger.warning(
+                "List truncated at the page cap",
+                metadata: ["upstream_path": "\(path)", "pages": "\(self.maxPages)", "request_id": "\(context.requestID)"]
+            )
         }
         return builder.finish()
     }

@@ -34,9 +34,28 @@ public struct RouteSpec: Sendable {
     /// For a write: the tags whose cached answers its success makes wrong.
     public var invalidates: [String] = []
 
-    /// The names of the path parameters, in order.
-    public var parameters: [String] {
-        self.path.split(separator: "/").compactMap { segment in
+    /// The names of the path parameters, in order; worked out once, not per request.
+    public let parameters: [String]
+
+    public init(
+        operationID: String,
+        method: HTTPRequest.Method,
+        path: String,
+        upstreamPath: String,
+        shape: Shape,
+        body: Body,
+        cacheTags: [String] = [],
+        invalidates: [String] = []
+    ) {
+        self.operationID = operationID
+        self.method = method
+        self.path = path
+        self.upstreamPath = upstreamPath
+        self.shape = shape
+        self.body = body
+        self.cacheTags = cacheTags
+        self.invalidates = invalidates
+        self.parameters = path.split(separator: "/").compactMap { segment in
             segment.first == "{" && segment.last == "}" ? String(segment.dropFirst().dropLast()) : nil
         }
     }
@@ -47,33 +66,21 @@ public struct RouteSpec: Sendable {
         return false
     }
 
-    /// Tag templates with these parameter values filled in.
-    func fill(_ templates: [String], with parameters: [String: Token]) -> [String] {
-        templates.map { Self.fill($0, workspace: nil, parameters: parameters) }
+    /// The route's templates, compiled for one workspace.
+    func compiled(workspace: String) -> CompiledRoute {
+        CompiledRoute(
+            spec: self,
+            upstreamPath: PathTemplate(self.upstreamPath, workspace: workspace),
+            cacheTags: self.cacheTags.map { PathTemplate($0) },
+            invalidates: self.invalidates.map { PathTemplate($0) }
+        )
     }
+}
 
-    /// The Mode path for these parameter values; every value must already be a valid ``Token``.
-    func upstreamPath(workspace: String, parameters: [String: Token]) -> String {
-        Self.fill(self.upstreamPath, workspace: workspace, parameters: parameters)
-    }
-
-    /// Replaces each `{name}` in `template` with its value, in one pass.
-    static func fill(_ template: String, workspace: String?, parameters: [String: Token]) -> String {
-        var result = ""
-        result.reserveCapacity(template.utf8.count + 64)
-        var rest = Substring(template)
-        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-            result += rest[..<open]
-            let name = rest[rest.index(after: open)..<close]
-            if name == "workspace", let workspace {
-                result += workspace
-            } else if let token = parameters[String(name)] {
-                result += token.value
-            } else {
-                result += rest[open...close]
-            }
-            rest = rest[rest.index(after: close)...]
-        }
-        return result + rest
-    }
+/// A route with its templates split once, for the request path.
+struct CompiledRoute: Sendable {
+    let spec: RouteSpec
+    let upstreamPath: PathTemplate
+    let cacheTags: [PathTemplate]
+    let invalidates: [PathTemplate]
 }

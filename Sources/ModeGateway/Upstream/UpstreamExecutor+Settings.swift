@@ -4,7 +4,7 @@ extension UpstreamExecutor.Settings {
         self.init()
         if let rate = parse.string("mode.rate.limit.per.second") {
             guard let value = Double(rate), value > 0, value <= 10_000 else {
-                throw ConfigurationError(key: "mode.rate.limit.per.second", reason: "must be a number of requests per second above 0.")
+                throw ConfigurationError(key: "mode.rate.limit.per.second", reason: "must be a number of requests per second above 0, at most 10000.")
             }
             self.ratePerSecond = value
         }

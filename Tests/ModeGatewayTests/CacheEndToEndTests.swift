@@ -123,6 +123,11 @@ struct CacheEndToEndTests {
             #expect(notModified.headers["ETag"].first == etag)
             let changed = try await harness.get("/datasets/ds0001", headers: [("If-None-Match", "\"something-else\"")])
             #expect(changed.status == 200 && !changed.body.isEmpty)
+            // A write is never answered 304, and its answer is not a cache answer.
+            let write = try await harness.send(.PATCH, "/datasets/ds0001", headers: [("If-None-Match", "*")], body: #"{"name":"x"}"#)
+            #expect(write.status == 200 && !write.body.isEmpty)
+            #expect(write.headers["X-Cache"].isEmpty && write.headers["ETag"].first != nil)
+            #expect(write.headers["Cache-Control"].first == "no-store")
         }
     }
 

@@ -23,6 +23,16 @@ enum CacheHeaders {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: lookup.response.body))
     }
 
+    /// The answer to a successful write: the new representation with its `ETag`, never cached
+    /// and never answered with 304 (`If-None-Match` is a read's condition).
+    static func writeResponse(_ response: CachedResponse) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/json", .eTag: response.etag, .cacheControl: "no-store"],
+            body: .init(byteBuffer: response.body)
+        )
+    }
+
     /// Whether `If-None-Match` names this entity (weak comparison, as RFC 9110 asks for it).
     static func matches(_ condition: String, etag: String) -> Bool {
         let opaque = etag.hasPrefix("W/") ? etag.dropFirst(2) : Substring(etag)

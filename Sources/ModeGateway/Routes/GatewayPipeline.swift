@@ -50,10 +50,7 @@ struct GatewayPipeline: Sendable {
             let upstream = try await self.call(UpstreamRequest(method: route.method, path: path, body: body), deadline: deadline, context: context)
             let document = try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
             self.cache.invalidate(tags: compiled.invalidates.map { $0.render(tokens) })
-            return CacheHeaders.response(
-                for: .init(response: CachedResponse(body: document), status: .bypass, age: .zero, freshFor: .zero),
-                request: request
-            )
+            return CacheHeaders.writeResponse(CachedResponse(body: document))
         }
     }
 

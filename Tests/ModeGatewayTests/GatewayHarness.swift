@@ -71,7 +71,9 @@ struct GatewayHarness {
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
         let traffic = TrafficRecorder()
-        var gatewayLogger = Logger(label: "mode-gateway") { _ in CapturingLogHandler(recorder: traffic) }
+        var gatewayLogger = Logger(label: "mode-gateway") { label in
+            LineLogHandler(label: label, format: .text, sink: LineSink { traffic.record(log: $0) })
+        }
         gatewayLogger.logLevel = .trace
         var simulatorConfiguration = SimulatorConfiguration(workspace: "demo", token: Self.token, secret: Self.secret)
         simulatorConfiguration.rateLimit = simulatorRateLimit
@@ -174,30 +176,5 @@ final class TrafficRecorder: Sendable {
                 secrets.first(where: { text.contains($0) }).map { _ in String(text.prefix(300)) }
             }
         }
-    }
-}
-
-/// A log handler that writes each line, metadata included, to a ``TrafficRecorder``.
-struct CapturingLogHandler: LogHandler {
-    let recorder: TrafficRecorder
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
-
-    func log(
-        level: Logger.Level,
-        message: Logger.Message,
-        metadata: Logger.Metadata?,
-        source: String,
-        file: String,
-        function: String,
-        line: UInt
-    ) {
-        let all = self.metadata.merging(metadata ?? [:]) { $1 }
-        self.recorder.record(log: "\(level) \(message) \(all)")
     }
 }

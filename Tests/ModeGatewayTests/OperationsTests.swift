@@ -83,7 +83,7 @@ struct OperationsTests {
     func jsonLogs() throws {
         let lines = Mutex<[String]>([])
         let sink = LineSink { line in lines.withLock { $0.append(line) } }
-        var logger = Logger(label: "mode-gateway") { label in JSONLogHandler(label: label, sink: sink) }
+        var logger = Logger(label: "mode-gateway") { label in LineLogHandler(label: label, format: .json, sink: sink) }
         logger[metadataKey: "request_id"] = "abc"
         logger.info("request", metadata: ["status": "200", "route": "/datasets/{dataset}", "quote": "a \"b\"\n"])
         logger.error("boom")

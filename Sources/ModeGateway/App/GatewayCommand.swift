@@ -158,11 +158,7 @@ public enum GatewayCommand {
         let format = configuration.logFormat
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler =
-                switch format {
-                case .json: JSONLogHandler(label: label)
-                case .text: TextLogHandler(label: label)
-                }
+            var handler = LineLogHandler(label: label, format: format)
             handler.logLevel = level
             return handler
         }

@@ -8,6 +8,7 @@ public struct RunningSimulator: Sendable {
     public let simulator: ModeSimulator
     /// The port it listens on (on 127.0.0.1).
     public let port: Int
+    private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
     /// The base URL to give the gateway as `MODE_API_URL`.
@@ -30,22 +31,22 @@ public struct RunningSimulator: Sendable {
             },
             logger: logger
         )
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let task = Task {
             defer { continuation.finish() }
-            try await app.run()
+            try await group.run()
         }
         var iterator = ports.makeAsyncIterator()
         guard let bound = await iterator.next() else {
-            task.cancel()
             _ = try await task.value
             throw SimulatorStartError()
         }
-        return RunningSimulator(simulator: simulator, port: bound, task: task)
+        return RunningSimulator(simulator: simulator, port: bound, group: group, task: task)
     }
 
-    /// Stops listening and waits until the server is down.
+    /// Stops listening, lets requests in flight finish, and waits until the server is down.
     public func stop() async {
-        self.task.cancel()
+        await self.group.triggerGracefulShutdown()
         _ = try? await self.task.value
     }
 }

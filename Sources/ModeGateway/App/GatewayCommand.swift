@@ -81,7 +81,7 @@ public enum GatewayCommand {
         let app = try buildApplication(configuration: configuration, logger: logger) { port in
             let banner = Self.demoBanner(host: configuration.host, port: port, simulatorURL: simulator.baseURL)
             switch configuration.logFormat {
-            case .text: print(banner)
+            case .text: FileHandle.standardOutput.write(Data((banner + "\n").utf8))
             case .json: logger.notice("demo", metadata: ["curl_examples": "\(banner)"])
             }
         }

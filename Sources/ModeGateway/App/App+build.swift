@@ -97,11 +97,10 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
         timeout: configuration.upstreamTimeout,
         time: components.time,
         cache: components.cache,
-        cacheConfiguration: configuration.cache,
         maxPages: configuration.maxPages
     )
     for route in RouteTable.modeRoutes {
-        let compiled = route.compiled(workspace: configuration.workspace)
+        let compiled = route.compiled(workspace: configuration.workspace, cache: configuration.cache)
         router.on(RouterPath(route.path), method: route.method) { request, context in
             try await pipeline.handle(compiled, request: request, context: context)
         }

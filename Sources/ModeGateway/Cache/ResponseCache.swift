@@ -41,9 +41,10 @@ public final class ResponseCache: Sendable {
     public struct Placement: Sendable {
         /// The upstream path, then `?` and the canonical query.
         public var key: String
-        public var tags: [String]
+        /// The entry's tags; worked out only when a load starts, never on a hit.
+        public var tags: @Sendable () -> [String]
 
-        public init(path: String, query: String, tags: [String]) {
+        public init(path: String, query: String, tags: @escaping @autoclosure @Sendable () -> [String]) {
             self.key = path + "?" + query
             self.tags = tags
         }
@@ -165,6 +166,7 @@ public final class ResponseCache: Sendable {
         state.nextID += 1
         let id = state.nextID
         let epoch = state.epoch
+        let tags = placement.tags()
         let task = Task<Outcome, Never> {
             let outcome: Outcome
             do throws(GatewayError) {
@@ -181,14 +183,14 @@ public final class ResponseCache: Sendable {
                     CacheStore.Entry(
                         response: response,
                         storedAt: storedAt,
-                        tags: placement.tags.joined(separator: "\n"),
+                        tags: tags.joined(separator: "\n"),
                         cost: response.cost + placement.key.utf8.count
                     )
                 )
             }
             return outcome
         }
-        state.inFlight[placement.key] = InFlight(id: id, task: task, tags: placement.tags)
+        state.inFlight[placement.key] = InFlight(id: id, task: task, tags: tags)
         return task
     }
 

@@ -13,7 +13,6 @@ struct GatewayPipeline: Sendable {
     let timeout: Duration
     let time: TimeSource
     let cache: ResponseCache
-    let cacheConfiguration: CacheConfiguration
     /// The most pages read for one list before the gateway stops (the answer is then what it read).
     let maxPages: Int
 
@@ -35,7 +34,7 @@ struct GatewayPipeline: Sendable {
             )
             let lookup = try await self.cache.fetch(
                 placement,
-                policy: self.cacheConfiguration.policy(for: route),
+                policy: compiled.cachePolicy,
                 revalidate: CacheHeaders.wantsRevalidation(request)
             ) { () throws(GatewayError) in
                 let deadline = self.time.now() + self.timeout

@@ -66,10 +66,11 @@ public struct RouteSpec: Sendable {
         return false
     }
 
-    /// The route's templates, compiled for one workspace.
-    func compiled(workspace: String) -> CompiledRoute {
+    /// The route's templates and cache policy, worked out once for one configuration.
+    func compiled(workspace: String, cache: CacheConfiguration) -> CompiledRoute {
         CompiledRoute(
             spec: self,
+            cachePolicy: cache.policy(for: self),
             upstreamPath: PathTemplate(self.upstreamPath, workspace: workspace),
             cacheTags: self.cacheTags.map { PathTemplate($0) },
             invalidates: self.invalidates.map { PathTemplate($0) }
@@ -80,6 +81,7 @@ public struct RouteSpec: Sendable {
 /// A route with its templates split once, for the request path.
 struct CompiledRoute: Sendable {
     let spec: RouteSpec
+    let cachePolicy: CachePolicy
     let upstreamPath: PathTemplate
     let cacheTags: [PathTemplate]
     let invalidates: [PathTemplate]

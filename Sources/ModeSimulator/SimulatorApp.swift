@@ -61,7 +61,7 @@ public struct ModeSimulator: Sendable {
         }
         api.get("{workspace}/datasets/{dataset}") { request, context in
             try await self.serve(request, context) { world in
-                try self.dataset(in: world, context: context).map { self.renderer.dataset($0, detail: .full) }
+                self.dataset(in: world, context: context).map { self.renderer.dataset($0, detail: .full) }
             }
         }
         api.patch("{workspace}/datasets/{dataset}") { request, context in

@@ -80,7 +80,7 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
     let configuration = components.configuration
     let router = Router(context: GatewayRequestContext.self)
     router.middlewares.add(RequestIDMiddleware())
-    router.middlewares.add(RequestLogMiddleware(metrics: components.metrics, time: components.time))
+    router.middlewares.add(RequestLogMiddleware(metrics: components.metrics))
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(
         AccessMiddleware(

@@ -24,9 +24,6 @@ public struct CachePolicy: Sendable, Equatable {
         if age <= self.ttl + self.staleIfError { return .expiredButUsableOnError }
         return .unusable
     }
-
-    /// How long an entry of this policy is worth keeping at all.
-    var retention: Duration { self.ttl + max(self.staleWhileRevalidate, self.staleIfError) }
 }
 
 /// The state of a cache entry at one instant.

@@ -125,7 +125,7 @@ public final class ResponseCache: Sendable {
                     state.statistics.staleServed += 1
                     if state.inFlight[placement.key] == nil {
                         state.statistics.backgroundRefreshes += 1
-                        _ = self.startLoad(placement, policy: policy, load: load, state: &state)
+                        _ = self.startLoad(placement, load: load, state: &state)
                     }
                     return .serve(Lookup(response: entry.response, status: .stale, age: age, freshFor: .zero))
                 case .expiredButUsableOnError:
@@ -139,7 +139,7 @@ public final class ResponseCache: Sendable {
                 return .wait(running.task, fallback: fallback)
             }
             state.statistics.misses += 1
-            return .wait(self.startLoad(placement, policy: policy, load: load, state: &state), fallback: fallback)
+            return .wait(self.startLoad(placement, load: load, state: &state), fallback: fallback)
         }
         switch decision {
         case .serve(let lookup):
@@ -159,7 +159,6 @@ public final class ResponseCache: Sendable {
     /// Starts the one load for a key; it stores its result unless an invalidation came first.
     private func startLoad(
         _ placement: Placement,
-        policy: CachePolicy,
         load: @escaping Loader,
         state: inout State
     ) -> Task<Outcome, Never> {

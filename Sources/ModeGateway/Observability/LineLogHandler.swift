@@ -32,16 +32,10 @@ public struct LineLogHandler: LogHandler {
         set { self.metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level,
-        message: Logger.Message,
-        metadata: Logger.Metadata?,
-        source: String,
-        file: String,
-        function: String,
-        line: UInt
-    ) {
-        let merged = self.metadata.merging(metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }
+    public func log(event: LogEvent) {
+        let level = event.level
+        let message = event.message
+        let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }
         var text: String
         switch self.format {
         case .json:

@@ -7,7 +7,6 @@ struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
 
     let metrics: GatewayMetrics
-    let time: TimeSource
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now

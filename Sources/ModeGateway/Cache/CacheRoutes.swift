@@ -27,7 +27,7 @@ struct CacheRoutes: Sendable {
             removed = self.cache.purge()
         }
         var json = "{\"removed\":\(removed)"
-        if let purgedPath { json += ",\"path\":" + Problem.quoted(purgedPath) }
+        if let purgedPath { json += ",\"path\":" + JSONText.quoted(purgedPath) }
         json += "}"
         return Response(
             status: .ok,

@@ -39,10 +39,10 @@ public struct LineLogHandler: LogHandler {
         var text: String
         switch self.format {
         case .json:
-            text = "{\"ts\":\"" + Self.timestamp() + "\",\"level\":\"" + level.rawValue + "\",\"label\":" + Problem.quoted(self.label)
-            text += ",\"message\":" + Problem.quoted(message.description)
+            text = "{\"ts\":\"" + Self.timestamp() + "\",\"level\":\"" + level.rawValue + "\",\"label\":" + JSONText.quoted(self.label)
+            text += ",\"message\":" + JSONText.quoted(message.description)
             for (key, value) in merged where !["ts", "level", "label", "message"].contains(key) {
-                text += "," + Problem.quoted(key) + ":" + Problem.quoted(value.description)
+                text += "," + JSONText.quoted(key) + ":" + JSONText.quoted(value.description)
             }
             text += "}"
         case .text:

@@ -15,34 +15,15 @@ struct Problem: Sendable, Equatable {
 
     /// The JSON body, with the request id the client can quote to the operator.
     func body(requestID: String) -> ByteBuffer {
-        var json = "{\"type\":\(Self.quoted(Self.typeBase + self.slug))"
-        json += ",\"title\":\(Self.quoted(self.title))"
+        var json = "{\"type\":\(JSONText.quoted(Self.typeBase + self.slug))"
+        json += ",\"title\":\(JSONText.quoted(self.title))"
         json += ",\"status\":\(self.status.code)"
-        json += ",\"detail\":\(Self.quoted(self.detail))"
+        json += ",\"detail\":\(JSONText.quoted(self.detail))"
         for (key, value) in self.extra.sorted(by: { $0.key < $1.key }) {
-            json += ",\(Self.quoted(key)):\(Self.quoted(value))"
+            json += ",\(JSONText.quoted(key)):\(JSONText.quoted(value))"
         }
-        json += ",\"request_id\":\(Self.quoted(requestID))}"
+        json += ",\"request_id\":\(JSONText.quoted(requestID))}"
         return ByteBuffer(string: json)
-    }
-
-    /// A JSON string literal for `text`.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        result.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case let scalar where scalar.value < 0x20:
-                result += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
     }
 
     /// `text` cut to a length fit for an error message, with control characters made visible.

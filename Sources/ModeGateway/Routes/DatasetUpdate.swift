@@ -51,9 +51,9 @@ public struct DatasetUpdate: Sendable, Equatable {
     /// Mode's form: `{"report": {…}}` with exactly the fields given.
     public var upstreamBody: String {
         var members: [String] = []
-        if let name { members.append("\"name\":" + Problem.quoted(name)) }
-        if let description { members.append("\"description\":" + Problem.quoted(description)) }
-        if let spaceToken { members.append("\"space_token\":" + Problem.quoted(spaceToken)) }
+        if let name { members.append("\"name\":" + JSONText.quoted(name)) }
+        if let description { members.append("\"description\":" + JSONText.quoted(description)) }
+        if let spaceToken { members.append("\"space_token\":" + JSONText.quoted(spaceToken)) }
         return "{\"report\":{" + members.joined(separator: ",") + "}}"
     }
 }

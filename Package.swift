@@ -44,12 +44,15 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Resources/openapi.yaml")],
+            resources: [.copy("Resources/openapi-base.yaml")],
             swiftSettings: swiftSettings
         ),
+        // zlib, for the simulator's gzip-encoded CSV (the toolchain's own zlib).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(
             name: "ModeSimulator",
             dependencies: [
+                "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

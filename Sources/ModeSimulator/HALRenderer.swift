@@ -19,7 +19,8 @@ struct HALRenderer: Sendable {
         case summary
     }
 
-    func dataset(_ dataset: SimDataset, detail: Detail) -> JSONValue {
+    /// A report or dataset, with what its runs say of it: `last_run_*` and `last_successful_run_*`.
+    func report(_ dataset: SimReport, detail: Detail, lastRun: SimRun? = nil, lastSuccessfulRun: SimRun? = nil) -> JSONValue {
         let embedded = detail == .full
         let api = "/api/\(self.workspace)/reports/\(dataset.token)"
         let web = "\(self.webBase)/\(self.workspace)/reports/\(dataset.token)"
@@ -32,7 +33,7 @@ struct HALRenderer: Sendable {
             ("updated_at", .string(SimTime.iso8601(dataset.updatedAt))),
             ("published_at", .null),
             ("edited_at", .string(SimTime.iso8601(dataset.updatedAt))),
-            ("type", .string("DatasetReport")),
+            ("type", .string(dataset.type)),
             ("last_successful_sync_at", .null),
             ("last_saved_at", .string(SimTime.iso8601(dataset.updatedAt))),
             ("archived", .bool(false)),
@@ -46,10 +47,10 @@ struct HALRenderer: Sendable {
             ("run_privately", .bool(false)),
             ("drilldowns_enabled", .bool(false)),
             ("expected_runtime", .double(Double(dataset.id % 97) / 10 + 0.25)),
-            ("last_successfully_run_at", .string(SimTime.iso8601(dataset.updatedAt + 600))),
-            ("last_run_at", .string(SimTime.iso8601(dataset.updatedAt + 600))),
-            ("last_successful_run_token", .string("run\(dataset.id)")),
-            ("query_count", .int(1)),
+            ("last_successfully_run_at", lastSuccessfulRun.map { .string(SimTime.iso8601(Int($0.completedAt))) } ?? .null),
+            ("last_run_at", lastRun.map { .string(SimTime.iso8601(Int($0.createdAt))) } ?? .null),
+            ("last_successful_run_token", lastSuccessfulRun.map { .string($0.token) } ?? .null),
+            ("query_count", .int(dataset.queries.count)),
             ("max_query_count", .int(160)),
             ("runs_count", .int(dataset.id % 500)),
             ("schedules_count", .int(dataset.id % 3 == 2 ? 0 : 1)),
@@ -89,8 +90,8 @@ struct HALRenderer: Sendable {
                     ("space_links", self.link("/api/\(self.workspace)/spaces/\(dataset.spaceToken)/links")),
                     ("share", self.link("\(web)/share")),
                     ("validate_email_subscriber", self.link("\(api)/validate_email_subscriber{?email}", templated: true)),
-                    ("last_run", self.link("\(api)/runs/run\(dataset.id)")),
-                    ("last_successful_run", self.link("\(api)/runs/run\(dataset.id)")),
+                    ("last_run", self.link("\(api)/runs/\(lastRun?.token ?? "none")")),
+                    ("last_successful_run", self.link("\(api)/runs/\(lastSuccessfulRun?.token ?? "none")")),
                     ("perspective_email_subscription_memberships", self.link("\(api)/subscriptions")),
                     ("last_successful_github_sync", self.link("\(api)/github_syncs/last")),
                     ("creator", self.link("/api/analyst")),
@@ -153,7 +154,7 @@ struct HALRenderer: Sendable {
         return .object(members)
     }
 
-    func schedule(_ schedule: SimSchedule, dataset: SimDataset) -> JSONValue {
+    func schedule(_ schedule: SimSchedule, dataset: SimReport) -> JSONValue {
         let api = "/api/\(self.workspace)/reports/\(dataset.token)/schedules/\(schedule.token)"
         return .object([
             ("token", .string(schedule.token)),
@@ -186,6 +187,84 @@ struct HALRenderer: Sendable {
                     ("report_web", self.link("\(self.webBase)/\(self.workspace)/reports/\(dataset.token)")),
                     ("report_runs", self.link("/api/\(self.workspace)/reports/\(dataset.token)/runs{?page}", templated: true)),
                     ("report_subscriptions", self.link("\(api)/subscriptions")),
+                ])
+            ),
+        ])
+    }
+
+    /// A report run, as `GET …/reports/{report}/runs/{run}` answers it.
+    func run(_ run: SimRun, report: SimReport, now: Double, isLatest: Bool, isLatestSuccessful: Bool) -> JSONValue {
+        let api = "/api/\(self.workspace)/reports/\(report.token)/runs/\(run.token)"
+        let state = run.state(at: now)
+        let finished = state == "succeeded" || state == "failed"
+        return .object([
+            ("token", .string(run.token)),
+            ("state", .string(state)),
+            ("parameters", run.parameters),
+            ("created_at", .string(SimTime.iso8601(Int(run.createdAt)))),
+            ("updated_at", .string(SimTime.iso8601(Int(min(now, run.completedAt))))),
+            ("completed_at", finished ? .string(SimTime.iso8601(Int(run.completedAt))) : .null),
+            ("purge_started_at", .null),
+            ("purge_completed_at", .null),
+            ("python_state", .string("none")),
+            ("form_fields", .array([])),
+            ("is_latest_report_run", .bool(isLatest)),
+            ("is_latest_successful_report_run", .bool(isLatestSuccessful)),
+            ("report_has_failures_since_last_success", .bool(state == "failed")),
+            ("pusher_channel_name", .string("report-run-\(run.token)")),
+            (
+                "_links",
+                .object([
+                    ("self", self.link(api)),
+                    ("report", self.link("/api/\(self.workspace)/reports/\(report.token)")),
+                    ("query_runs", self.link("\(api)/query_runs{?page}", templated: true)),
+                    ("content", self.link("\(api)/results/content{.format}", templated: true)),
+                    ("web_report", self.link("\(self.webBase)/\(self.workspace)/reports/\(report.token)/runs/\(run.token)")),
+                    ("clone", self.link("\(api)/clone")),
+                ])
+            ),
+            (
+                "_embedded",
+                .object([("executed_by", .object([("username", .string("api-user")), ("_links", .object([("self", self.link("/api/api-user"))]))]))])
+            ),
+        ])
+    }
+
+    /// The run of one query within a report run.
+    func queryRun(_ run: SimRun, index: Int, report: SimReport, now: Double) -> JSONValue {
+        let query = report.queries[index]
+        let runAPI = "/api/\(self.workspace)/reports/\(report.token)/runs/\(run.token)"
+        let token = run.queryRunToken(index)
+        let state = run.state(at: now)
+        let finished = state == "succeeded" || state == "failed"
+        // A failing run fails in its last query; the ones before it succeed.
+        let failedHere = state == "failed" && index == report.queries.count - 1
+        let ownState = state == "failed" && !failedHere ? "succeeded" : state
+        return .object([
+            ("id", .int(run.token.utf8.reduce(index) { $0 &* 31 &+ Int($1) } & 0xFFFFFF)),
+            ("token", .string(token)),
+            ("raw_source", .string(query.rawQuery)),
+            ("statement_annotation", .null),
+            ("state", .string(ownState)),
+            ("created_at", .string(SimTime.iso8601(Int(run.createdAt)))),
+            ("completed_at", finished ? .string(SimTime.iso8601(Int(run.completedAt))) : .null),
+            ("data_source_id", .int(1)),
+            ("data_source_token", .string(report.dataSourceToken)),
+            ("limit", .bool(false)),
+            ("query_token", .string(query.token)),
+            ("query_name", .string(query.name)),
+            ("query_created_at", .string(SimTime.iso8601(report.createdAt))),
+            ("parameters", run.parameters),
+            ("rendered_source", .string(query.rawQuery)),
+            ("max_result_bytes", .int(1_073_741_824)),
+            ("error_message", failedHere ? .string("ERROR: relation \"analytics.missing_table\" does not exist") : .null),
+            (
+                "_links",
+                .object([
+                    ("self", self.link("\(runAPI)/query_runs/\(token)")),
+                    ("result", self.link("\(runAPI)/query_runs/\(token)/results")),
+                    ("query", self.link("/api/\(self.workspace)/reports/\(report.token)/queries/\(query.token)")),
+                    ("report_run", self.link(runAPI)),
                 ])
             ),
         ])

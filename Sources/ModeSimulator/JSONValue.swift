@@ -7,6 +7,8 @@ public indirect enum JSONValue: Sendable, Equatable {
     case double(Double)
     case bool(Bool)
     case null
+    /// JSON text written as it is (already serialized elsewhere).
+    case raw(String)
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.serialized == rhs.serialized }
 
@@ -40,6 +42,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .double(let value): output += value.isFinite ? "\(value)" : "null"
         case .bool(let value): output += value ? "true" : "false"
         case .null: output += "null"
+        case .raw(let text): output += text
         }
     }
 

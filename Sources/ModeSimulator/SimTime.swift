@@ -1,3 +1,5 @@
+import Foundation
+
 /// ISO 8601 timestamps without Foundation formatters: the simulator writes them the way Mode
 /// does (`2024-01-31T12:00:00.000Z`) and reads the filter syntax the gateway passes through.
 enum SimTime {
@@ -78,4 +80,9 @@ enum SimTime {
         let text = String(value)
         return String(repeating: "0", count: max(0, width - text.count)) + text
     }
+}
+
+/// The simulator's wall clock: runs move through their states by it.
+enum SimClock {
+    static func now() -> Double { Date().timeIntervalSince1970 }
 }

@@ -14,6 +14,8 @@ public struct SimulatorConfiguration: Sendable {
     public var pageSize = 30
     /// Mode's per-user rate limit, a leaky bucket; nil turns it off.
     public var rateLimit: LeakyBucket.Limit?
+    /// How long a new run takes to finish, in seconds.
+    public var runDuration = 3.0
 
     public init(workspace: String = "demo", token: String, secret: String) {
         self.workspace = workspace
@@ -61,13 +63,13 @@ public struct ModeSimulator: Sendable {
         }
         api.get("{workspace}/datasets/{dataset}") { request, context in
             try await self.serve(request, context) { world in
-                self.dataset(in: world, context: context).map { self.renderer.dataset($0, detail: .full) }
+                self.dataset(in: world, context: context).map { self.render($0, detail: .full, world: world) }
             }
         }
         api.patch("{workspace}/datasets/{dataset}") { request, context in
             let body = try await request.body.collect(upTo: 1 << 20)
             return try await self.serve(request, context) { world in
-                self.patch(body: body, context: context, world: world)
+                self.patch(body: body, token: context.parameters.get("dataset") ?? "", world: world)
             }
         }
         api.get("{workspace}/datasets/{dataset}/schedules") { request, context in
@@ -91,7 +93,12 @@ public struct ModeSimulator: Sendable {
                 guard world.spaces.contains(where: { $0.token == token }) else {
                     return .failure(.notFound, HALRenderer.error(id: "not_found", message: "Space not found"))
                 }
-                return self.datasetList(world.datasets.filter { $0.spaceToken == token && !$0.restricted }, path: "spaces/\(token)", request: request)
+                return self.reportList(
+                    world.datasets.filter { $0.spaceToken == token && !$0.restricted },
+                    path: "spaces/\(token)/datasets",
+                    world: world,
+                    request: request
+                )
             }
         }
         api.get("{workspace}/data_sources/{data_source}/datasets") { request, context in
@@ -100,13 +107,15 @@ public struct ModeSimulator: Sendable {
                 guard world.dataSources.contains(where: { $0.token == token }) else {
                     return .failure(.notFound, HALRenderer.error(id: "not_found", message: "Data source not found"))
                 }
-                return self.datasetList(
+                return self.reportList(
                     world.datasets.filter { $0.dataSourceToken == token && !$0.restricted },
-                    path: "data_sources/\(token)",
+                    path: "data_sources/\(token)/datasets",
+                    world: world,
                     request: request
                 )
             }
         }
+        self.addReportRoutes(to: api)
         self.addControlRoutes(to: router)
         return router
     }
@@ -116,11 +125,13 @@ public struct ModeSimulator: Sendable {
     /// What a handler decided: a document, or a Mode error.
     enum Answer {
         case ok(JSONValue)
+        /// 202: what a run POST answers.
+        case accepted(JSONValue)
         case failure(HTTPResponse.Status, JSONValue)
     }
 
     /// Records the request, applies any fault, checks workspace and credentials, then answers.
-    private func serve(
+    func serve(
         _ request: Request,
         _ context: SimulatorContext,
         _ handler: (SimulatorWorld) throws -> Answer
@@ -188,6 +199,7 @@ public struct ModeSimulator: Sendable {
         }
         switch try handler(world) {
         case .ok(let document): return Self.json(.ok, document)
+        case .accepted(let document): return Self.json(.accepted, document)
         case .failure(let status, let document): return Self.json(status, document)
         }
     }
@@ -213,10 +225,10 @@ public struct ModeSimulator: Sendable {
     }
 
     enum DatasetLookup {
-        case ok(SimDataset)
+        case ok(SimReport)
         case failure(HTTPResponse.Status, JSONValue)
 
-        func map(_ render: (SimDataset) -> JSONValue) -> Answer {
+        func map(_ render: (SimReport) -> JSONValue) -> Answer {
             switch self {
             case .ok(let dataset): .ok(render(dataset))
             case .failure(let status, let body): .failure(status, body)
@@ -224,8 +236,7 @@ public struct ModeSimulator: Sendable {
         }
     }
 
-    private func patch(body: ByteBuffer, context: SimulatorContext, world: SimulatorWorld) -> Answer {
-        let token = context.parameters.get("dataset") ?? ""
+    func patch(body: ByteBuffer, token: String, world: SimulatorWorld) -> Answer {
         guard let parsed = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
             let report = parsed["report"] as? [String: Any]
         else {
@@ -238,13 +249,13 @@ public struct ModeSimulator: Sendable {
         }
         let now = Int(Date().timeIntervalSince1970)
         switch self.store.update(
-            dataset: token,
+            report: token,
             name: report["name"] as? String,
             description: report["description"] as? String,
             spaceToken: report["space_token"] as? String,
             now: now
         ) {
-        case .updated(let dataset): return .ok(self.renderer.dataset(dataset, detail: .updated))
+        case .updated(let dataset): return .ok(self.render(dataset, detail: .updated, world: self.store.snapshot))
         case .notFound: return .failure(.notFound, HALRenderer.error(id: "not_found", message: "Dataset not found"))
         case .forbidden:
             return .failure(.forbidden, HALRenderer.error(id: "forbidden", message: "You do not have access to this dataset"))
@@ -258,7 +269,18 @@ public struct ModeSimulator: Sendable {
 
     // MARK: Lists
 
-    private func datasetList(_ datasets: [SimDataset], path: String, request: Request) -> Answer {
+    /// A report or dataset as Mode renders it, with what its runs say of it now.
+    func render(_ report: SimReport, detail: HALRenderer.Detail, world: SimulatorWorld) -> JSONValue {
+        let now = SimClock.now()
+        return self.renderer.report(
+            report,
+            detail: detail,
+            lastRun: world.runs(of: report.token).last,
+            lastSuccessfulRun: world.lastSuccessfulRun(of: report.token, at: now)
+        )
+    }
+
+    func reportList(_ datasets: [SimReport], path: String, world: SimulatorWorld, request: Request) -> Answer {
         let query = request.uri.queryParameters
         var datasets = datasets
         if let filter = query["filter"] {
@@ -284,14 +306,14 @@ public struct ModeSimulator: Sendable {
             return lhs.id < rhs.id
         }
         return self.page(
-            of: datasets.map { self.renderer.dataset($0, detail: .summary) },
+            of: datasets.map { self.render($0, detail: .summary, world: world) },
             itemsKey: "reports",
-            selfPath: "/api/\(self.configuration.workspace)/\(path)/datasets",
+            selfPath: "/api/\(self.configuration.workspace)/\(path)",
             request: request
         )
     }
 
-    private func page(of items: [JSONValue], itemsKey: String, selfPath: String, request: Request) -> Answer {
+    func page(of items: [JSONValue], itemsKey: String, selfPath: String, request: Request) -> Answer {
         let pageText = request.uri.queryParameters["page"].map(String.init) ?? "1"
         guard let page = Int(pageText), page >= 1 else {
             return .failure(.badRequest, HALRenderer.error(id: "bad_request", message: "Invalid page"))

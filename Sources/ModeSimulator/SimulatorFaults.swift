@@ -42,6 +42,8 @@ public final class SimulatorControl: Sendable {
         var requestCount = 0
         var rateLimited = 0
         var bucket: LeakyBucket?
+        /// Reports whose new runs fail.
+        var failingReports: Set<String> = ["rp-failing"]
     }
 
     private let state = Mutex(State())
@@ -51,6 +53,16 @@ public final class SimulatorControl: Sendable {
     public init() {}
 
     public func setFault(_ plan: FaultPlan?) { self.state.withLock { $0.fault = plan } }
+
+    /// Makes a report's new runs fail (or succeed again).
+    public func setFailing(report: String, _ failing: Bool) {
+        self.state.withLock { state in
+            if failing { state.failingReports.insert(report) } else { state.failingReports.remove(report) }
+        }
+    }
+
+    /// Whether a report's new runs fail.
+    public func isFailing(report: String) -> Bool { self.state.withLock { $0.failingReports.contains(report) } }
 
     /// The fault for the next request, counting it down.
     func takeFault() -> SimulatorFault? {

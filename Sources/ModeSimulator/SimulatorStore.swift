@@ -12,30 +12,53 @@ public final class SimulatorStore: Sendable {
 
     /// The outcome of an update, in Mode's terms.
     enum UpdateResult {
-        case updated(SimDataset)
+        case updated(SimReport)
         case notFound
         case forbidden
         case invalidSpace(String)
     }
 
+    /// Changes a dataset or report.
     func update(
-        dataset token: String,
+        report token: String,
         name: String?,
         description: String?,
         spaceToken: String?,
         now: Int
     ) -> UpdateResult {
         self.world.withLock { world in
-            guard let index = world.datasets.firstIndex(where: { $0.token == token }) else { return .notFound }
-            if world.datasets[index].restricted { return .forbidden }
-            if let spaceToken, !world.spaces.contains(where: { $0.token == spaceToken }) {
-                return .invalidSpace(spaceToken)
+            func apply(_ report: inout SimReport) -> UpdateResult {
+                if report.restricted { return .forbidden }
+                if let spaceToken, !world.spaces.contains(where: { $0.token == spaceToken }) {
+                    return .invalidSpace(spaceToken)
+                }
+                if let name { report.name = name }
+                if let description { report.description = description }
+                if let spaceToken { report.spaceToken = spaceToken }
+                report.updatedAt = max(now, report.updatedAt + 1)
+                return .updated(report)
             }
-            if let name { world.datasets[index].name = name }
-            if let description { world.datasets[index].description = description }
-            if let spaceToken { world.datasets[index].spaceToken = spaceToken }
-            world.datasets[index].updatedAt = max(now, world.datasets[index].updatedAt + 1)
-            return .updated(world.datasets[index])
+            if let index = world.datasets.firstIndex(where: { $0.token == token }) { return apply(&world.datasets[index]) }
+            if let index = world.reports.firstIndex(where: { $0.token == token }) { return apply(&world.reports[index]) }
+            return .notFound
+        }
+    }
+
+    /// Starts a run of a report or dataset; nil when there is no such report.
+    func startRun(report token: String, parameters: JSONValue, rows: Int?, now: Double, duration: Double, fails: Bool) -> SimRun? {
+        self.world.withLock { world in
+            guard world.report(token) != nil else { return nil }
+            let run = SimRun(
+                token: "run-" + String(UInt64(now * 1000), radix: 36) + "-" + String(world.runs.count, radix: 36),
+                reportToken: token,
+                parameters: parameters,
+                rows: rows,
+                createdAt: now,
+                duration: duration,
+                fails: fails
+            )
+            world.runs.append(run)
+            return run
         }
     }
 }

@@ -147,7 +147,7 @@ struct RoutesEndToEndTests {
     @Test("Unknown routes get 404 and wrong methods 405 with Allow, as problems")
     func unknownRouteAndMethod() async throws {
         try await GatewayHarness.with { (harness: GatewayHarness) async throws in
-            let missing = try await harness.get("/reports/abc")
+            let missing = try await harness.get("/workbooks/abc")
             #expect(missing.status == 404)
             #expect(missing.headers["Content-Type"].first == "application/problem+json")
             let wrong = try await harness.send(.DELETE, "/datasets/ds0001")

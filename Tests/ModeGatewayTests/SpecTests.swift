@@ -27,6 +27,41 @@ struct SpecTests {
         }
     }
 
+    @Test("Each operation's scope, body and parameters come from its route table entry")
+    func derivedFromTable() throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(try SpecDocument.load().json.readableBytesView)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: Any])
+        let components = try #require((document["components"] as? [String: Any])?["parameters"] as? [String: Any])
+        for route in RouteTable.modeRoutes {
+            let operation = try #require((paths[route.path] as? [String: Any])?[route.method.rawValue.lowercased()] as? [String: Any])
+            let security = operation["security"] as? [[String: [String]]]
+            #expect(security?.first?["bearerKey"] == [route.scope.rawValue], "\(route.operationID)")
+            #expect((operation["requestBody"] != nil) == (route.body != .none), "\(route.operationID)")
+            let references = (operation["parameters"] as? [[String: String]] ?? []).compactMap { $0["$ref"] }
+            for name in route.parameters {
+                #expect(references.contains("#/components/parameters/\(name)"), "\(route.operationID) lacks \(name)")
+                #expect(components[name] != nil, "no component for path parameter \(name)")
+            }
+            for reference in references {
+                #expect(components[String(reference.split(separator: "/").last ?? "")] != nil, "\(reference)")
+            }
+        }
+    }
+
+    @Test("Every write names what its success makes wrong in the cache")
+    func writesInvalidate() {
+        for route in RouteTable.modeRoutes where route.method != .get {
+            #expect(!route.invalidates.isEmpty, "\(route.operationID) invalidates nothing")
+        }
+    }
+
+    @Test("openapi/openapi.yaml is the document the gateway serves (regenerate with `mode-gateway openapi`)")
+    func committedCopyIsCurrent() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let committed = try String(contentsOf: root.appendingPathComponent("openapi/openapi.yaml"), encoding: .utf8)
+        #expect(committed == String(buffer: try SpecDocument.load().yaml), "run: swift run mode-gateway openapi > openapi/openapi.yaml")
+    }
+
     @Test("The spec's list parameters are exactly the ones the gateway accepts")
     func listParameters() throws {
         let document = try #require(try Yams.load(yaml: String(buffer: try SpecDocument.load().yaml)) as? [String: Any])

@@ -50,12 +50,29 @@ struct ValidationTests {
         #expect((try? QueryString("a=1&&b=%41"))?.pairs.map(\.value) == ["1", "A"])
     }
 
-    @Test("A dataset update becomes Mode's report body with exactly the given fields")
-    func datasetUpdate() throws {
-        let update = try DatasetUpdate(json: Array(#"{"description":"Line\n\"two\"","name":"N"}"#.utf8))
-        #expect(update.upstreamBody == #"{"report":{"name":"N","description":"Line\n\"two\""}}"#)
+    @Test("A flat body becomes Mode's wrapped body with exactly the given fields, in the table's order")
+    func wrappedBody() throws {
+        guard case .wrapped(let key, let fields) = RouteTable.reportFields else {
+            Issue.record("report updates take a wrapped body")
+            return
+        }
+        let body = try RequestBody.wrapped(key: key, fields: fields, json: Array(#"{"description":"Line\n\"two\"","name":"N"}"#.utf8))
+        #expect(body == #"{"report":{"name":"N","description":"Line\n\"two\""}}"#)
         #expect(throws: GatewayError.invalidBody(field: "name", reason: "must be a string.")) {
-            try DatasetUpdate(json: Array(#"{"name":1}"#.utf8))
+            try RequestBody.wrapped(key: key, fields: fields, json: Array(#"{"name":1}"#.utf8))
+        }
+        #expect(throws: GatewayError.self) { try RequestBody.wrapped(key: key, fields: fields, json: Array(#"{"space_token":"a/b"}"#.utf8)) }
+        #expect(throws: GatewayError.self) { try RequestBody.wrapped(key: key, fields: fields, json: Array(#"{"report":{"name":"x"}}"#.utf8)) }
+        #expect(throws: GatewayError.self) { try RequestBody.wrapped(key: key, fields: fields, json: Array("{}".utf8)) }
+    }
+
+    @Test("A run body is empty or {\"parameters\": {…}}, sent with sorted members; anything else is refused")
+    func runBody() throws {
+        #expect(try RequestBody.runParameters(json: []) == #"{"parameters":{}}"#)
+        #expect(try RequestBody.runParameters(json: Array(" \n".utf8)) == #"{"parameters":{}}"#)
+        #expect(try RequestBody.runParameters(json: Array(#"{"parameters":{"rows":3,"a":"x"}}"#.utf8)) == #"{"parameters":{"a":"x","rows":3}}"#)
+        for bad in [#"{"parameters":[1]}"#, #"{"rows":3}"#, #"[1]"#, #"{"parameters":null}"#, "not json"] {
+            #expect(throws: GatewayError.self, "\(bad)") { try RequestBody.runParameters(json: Array(bad.utf8)) }
         }
     }
 

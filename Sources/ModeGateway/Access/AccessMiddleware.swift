@@ -27,6 +27,7 @@ struct AccessMiddleware: RouterMiddleware {
         } else {
             client = "address:" + (context.remoteAddress?.ipAddress ?? "unknown")
         }
+        context.trace.update { $0.clientIdentity = client }
         if let retryAfter = self.limiter.admit(client) {
             throw GatewayError.tooManyRequests(retryAfterSeconds: retryAfter)
         }

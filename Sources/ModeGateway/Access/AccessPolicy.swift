@@ -1,7 +1,8 @@
 import HTTPTypes
 
-/// Which scope each route needs. Health, readiness and the spec stay open; everything else,
-/// unknown paths included, needs a key when keys are configured.
+/// Which scope each route needs: a Mode route's comes from its ``RouteSpec``. Health, readiness
+/// and the spec stay open; the cache purge needs `admin`; anything else, unknown paths included,
+/// needs a key when keys are configured.
 enum AccessPolicy {
     static let openPaths: Set<String> = ["/healthz", "/readyz", "/openapi.yaml", "/openapi.json", "/docs"]
 
@@ -10,6 +11,11 @@ enum AccessPolicy {
     static func requiredScope(method: HTTPRequest.Method, routeTemplate: String?) -> Scope? {
         if let routeTemplate, Self.openPaths.contains(routeTemplate) { return nil }
         if routeTemplate == CacheRoutes.path { return .admin }
+        if let routeTemplate {
+            // HEAD reads what GET reads.
+            let lookup = method == .head ? HTTPRequest.Method.get : method
+            if let route = RouteTable.byMethodAndPath["\(lookup.rawValue) \(routeTemplate)"] { return route.scope }
+        }
         switch method {
         case .get, .head, .options: return .read
         default: return .write

@@ -30,10 +30,16 @@ public func buildApplication(
         observe: { outcome, duration in metrics.recordUpstream(outcome: outcome, duration: duration) }
     )
     let cache = ResponseCache(maxBytes: configuration.cache.maxBytes, maxEntryBytes: configuration.cache.maxEntryBytes, time: time)
+    let resultsCache = ResponseCache(
+        maxBytes: configuration.results.cacheMaxBytes,
+        maxEntryBytes: configuration.results.cacheMaxEntryBytes,
+        time: time
+    )
     let components = GatewayComponents(
         configuration: configuration,
         upstream: upstream,
         cache: cache,
+        resultsCache: resultsCache,
         metrics: metrics,
         readiness: Readiness(upstream: upstream, interval: configuration.readinessInterval, timeout: .seconds(5), time: time),
         spec: spec,
@@ -68,6 +74,8 @@ struct GatewayComponents: Sendable {
     let configuration: GatewayConfiguration
     let upstream: UpstreamExecutor
     let cache: ResponseCache
+    /// Rows of finished runs, and their query runs: their own budget and TTL.
+    let resultsCache: ResponseCache
     let metrics: GatewayMetrics
     let readiness: Readiness
     let spec: SpecDocument
@@ -92,15 +100,40 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
             )
         )
     )
-    let pipeline = GatewayPipeline(
-        upstream: components.upstream,
-        timeout: configuration.upstreamTimeout,
-        time: components.time,
-        cache: components.cache,
-        maxPages: configuration.maxPages
+    let upstream = components.upstream
+    let timeout = configuration.upstreamTimeout
+    let time = components.time
+    let cache = components.cache
+    let runs = RunTracker(
+        settings: .init(lookupTimeout: timeout),
+        time: time,
+        sleeper: .system,
+        fetch: { path throws(GatewayError) in
+            let response = try await upstream.send(UpstreamRequest(method: .get, path: path), deadline: time.now() + timeout)
+            if let error = UpstreamStatus.error(for: response) { throw error }
+            return try GatewayPipeline.transform { () throws(TransformError) in try HALTransform.object(response.body) }
+        },
+        onFinish: { tags in cache.invalidate(tags: tags) }
     )
-    for route in RouteTable.modeRoutes {
-        let compiled = route.compiled(workspace: configuration.workspace, cache: configuration.cache)
+    let compiledRoutes = RouteTable.modeRoutes.map { $0.compiled(workspace: configuration.workspace, cache: configuration.cache) }
+    guard let reportRoute = compiledRoutes.first(where: { $0.spec.operationID == "getReport" }) else {
+        preconditionFailure("the route table has no getReport")
+    }
+    let pipeline = GatewayPipeline(
+        upstream: upstream,
+        timeout: timeout,
+        time: time,
+        cache: cache,
+        maxPages: configuration.maxPages,
+        runs: runs,
+        idempotency: IdempotencyStore(ttl: configuration.results.idempotencyTTL, time: time),
+        maxRunWait: configuration.results.maxRunWait,
+        results: configuration.results,
+        resultsCache: components.resultsCache,
+        reportRoute: reportRoute
+    )
+    for compiled in compiledRoutes {
+        let route = compiled.spec
         router.on(RouterPath(route.path), method: route.method) { request, context in
             try await pipeline.handle(compiled, request: request, context: context)
         }
@@ -149,10 +182,14 @@ extension HTTPClient.Configuration {
     /// reported at once (``UpstreamExecutor`` owns retrying).
     static func gateway(_ configuration: GatewayConfiguration) -> Self {
         var client = HTTPClient.Configuration()
-        client.timeout = .init(connect: TimeAmount(configuration.connectTimeout))
+        // The read timeout bounds a stalled stream of results, which the request deadline does not
+        // cover once the answer's head has come.
+        client.timeout = .init(connect: TimeAmount(configuration.connectTimeout), read: TimeAmount(configuration.upstreamTimeout))
         client.redirectConfiguration = .disallow
         client.connectionPool.retryConnectionEstablishment = false
-        client.decompression = .enabled(limit: .ratio(20))
+        // Every body is bounded after decoding (MODE_MAX_RESPONSE_BYTES, RESULTS_MAX_BYTES), so
+        // no ratio limit: CSV compresses far better than 20 to 1.
+        client.decompression = .enabled(limit: .none)
         return client
     }
 }

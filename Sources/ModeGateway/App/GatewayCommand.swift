@@ -19,6 +19,16 @@ public enum GatewayCommand {
         if arguments.count > 1, arguments[1] == "healthcheck" {
             return await Self.healthcheck()
         }
+        if arguments.count > 1, arguments[1] == "openapi" {
+            // The document the gateway serves, for `openapi/openapi.yaml` (a test holds the file to it).
+            do {
+                FileHandle.standardOutput.write(Data(String(buffer: try SpecDocument.load().yaml).utf8))
+                return 0
+            } catch {
+                FileHandle.standardError.write(Data("mode-gateway: \(error)\n".utf8))
+                return 1
+            }
+        }
         do {
             let reader = try await Self.configReader(arguments: arguments)
             let parse = ConfigParser(reader: reader)

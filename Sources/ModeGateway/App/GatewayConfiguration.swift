@@ -49,6 +49,8 @@ public struct GatewayConfiguration: Sendable {
     public var clientIdleTimeout: Duration = .seconds(60)
     /// `cache.*`: the response cache.
     public var cache = CacheConfiguration()
+    /// `results.*`, `run.wait.max.seconds`, `idempotency.ttl.seconds`: rows, runs and idempotency keys.
+    public var results = ResultsSettings()
     /// `gateway.api.keys.file`: the client keys; nil runs the gateway open.
     public var keys: KeyStore?
     /// `gateway.allow.anonymous`: let the gateway run open on a non-loopback address.
@@ -102,6 +104,7 @@ public struct GatewayConfiguration: Sendable {
         self.shutdownGrace = try parse.seconds("shutdown.grace.seconds") ?? self.shutdownGrace
         self.clientIdleTimeout = try parse.seconds("http.idle.timeout.seconds") ?? self.clientIdleTimeout
         self.cache = try CacheConfiguration(parser: parse)
+        self.results = try ResultsSettings(parser: parse)
         self.upstream = try UpstreamExecutor.Settings(parser: parse)
         if let path = parse.string("gateway.api.keys.file") {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {

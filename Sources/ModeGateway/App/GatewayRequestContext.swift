@@ -21,5 +21,5 @@ public struct GatewayRequestContext: RequestContext {
     }
 
     /// Bodies are read by the pipeline with their own limits; this is the ceiling for anything else.
-    public var maxUploadSize: Int { DatasetUpdate.maxBodyBytes }
+    public var maxUploadSize: Int { RequestBody.maxBytes }
 }

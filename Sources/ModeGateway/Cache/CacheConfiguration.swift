@@ -37,7 +37,7 @@ public struct CacheConfiguration: Sendable, Equatable {
         self.staleWhileRevalidate = try parse.seconds("cache.stale.while.revalidate.seconds", allowZero: true) ?? self.staleWhileRevalidate
         self.staleIfError = try parse.seconds("cache.stale.if.error.seconds", allowZero: true) ?? self.staleIfError
         if let text = parse.string("cache.route.ttls") {
-            let known = Set(RouteTable.modeRoutes.filter { $0.method == .get }.map(\.operationID))
+            let known = Set(RouteTable.modeRoutes.filter(\.isCachedRead).map(\.operationID))
             for pair in text.split(separator: ",") {
                 let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard parts.count == 2, known.contains(parts[0]), let seconds = Double(parts[1]), seconds >= 0, seconds <= 86_400 else {

@@ -9,22 +9,33 @@ public struct CachedResponse: Sendable {
 
     public init(body: ByteBuffer) {
         self.body = body
-        let hash = body.withUnsafeReadableBytes { SHA256.hash($0) }
+        self.digest = Self.digest(body.withUnsafeReadableBytes { SHA256.hash($0) })
+    }
+
+    /// A strong `ETag`: 32 hex digits of the digest, in quotes.
+    public var etag: String { Self.etag(self.digest) }
+
+    /// A strong `ETag` for an entity named by `identity` rather than by its bytes (rows that are
+    /// streamed before they are all known, but never change).
+    static func etag(identifying identity: String) -> String {
+        Self.etag(Self.digest(SHA256.hash(Array(identity.utf8))))
+    }
+
+    private static func digest(_ hash: [UInt8]) -> (UInt64, UInt64) {
         var high: UInt64 = 0
         var low: UInt64 = 0
         for index in 0..<8 {
             high = high << 8 | UInt64(hash[index])
             low = low << 8 | UInt64(hash[index + 8])
         }
-        self.digest = (high, low)
+        return (high, low)
     }
 
-    /// A strong `ETag`: 32 hex digits of the digest, in quotes.
-    public var etag: String {
+    private static func etag(_ digest: (UInt64, UInt64)) -> String {
         String(unsafeUninitializedCapacity: 34) { buffer in
             buffer[0] = UInt8(ascii: "\"")
-            HexDigits.write(self.digest.0, into: buffer, at: 1)
-            HexDigits.write(self.digest.1, into: buffer, at: 17)
+            HexDigits.write(digest.0, into: buffer, at: 1)
+            HexDigits.write(digest.1, into: buffer, at: 17)
             buffer[33] = UInt8(ascii: "\"")
             return 34
         }

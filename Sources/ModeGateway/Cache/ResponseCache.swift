@@ -193,6 +193,38 @@ public final class ResponseCache: Sendable {
         return task
     }
 
+    /// The entry under `key` while it is fresh, without loading anything; for answers that are
+    /// streamed on a miss and stored afterwards with ``store(_:response:tags:)``.
+    func freshEntry(_ key: String, policy: CachePolicy) -> Lookup? {
+        guard policy.isEnabled else { return nil }
+        let now = self.time.now()
+        return self.state.withLock { state in
+            guard let entry = state.store.get(key) else {
+                state.statistics.misses += 1
+                return nil
+            }
+            let age = now - entry.storedAt
+            guard case .fresh(let remaining) = policy.freshness(age: age) else {
+                state.store.remove(key)
+                state.statistics.misses += 1
+                return nil
+            }
+            state.statistics.hits += 1
+            return Lookup(response: entry.response, status: .hit, age: age, freshFor: remaining)
+        }
+    }
+
+    /// Stores an answer that was served while it was read (too large ones are left out by the store).
+    func store(_ key: String, response: CachedResponse, tags: [String] = []) {
+        let now = self.time.now()
+        self.state.withLock { state in
+            state.store.set(
+                key,
+                CacheStore.Entry(response: response, storedAt: now, tags: tags.joined(separator: "\n"), cost: response.cost + key.utf8.count)
+            )
+        }
+    }
+
     /// Drops every entry carrying any of `tags`, and forgets loads for them already under way.
     /// - Returns: how many entries were dropped.
     @discardableResult
@@ -224,7 +256,7 @@ extension GatewayError {
     /// Whether the failure is Mode's (down, slow, refusing): then a stale answer beats an error.
     var allowsStaleAnswer: Bool {
         switch self {
-        case .badGateway, .gatewayTimeout, .unavailable, .upstreamUnauthorized: true
+        case .badGateway, .upstreamUnreachable, .gatewayTimeout, .unavailable, .upstreamUnauthorized: true
         default: false
         }
     }

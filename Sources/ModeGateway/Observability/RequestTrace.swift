@@ -13,6 +13,8 @@ public final class RequestTrace: Sendable {
         public var lastUpstreamStatus: Int?
         /// The name of the client's key, never the key.
         public var clientName: String?
+        /// Who the client is for per-client state: `key:<name>`, or `address:<ip>` when the gateway runs open.
+        public var clientIdentity: String?
     }
 
     private let facts = Mutex(Facts())

@@ -7,6 +7,8 @@ public enum GatewayError: Error, Sendable, Equatable {
     case invalidToken(parameter: String)
     /// A query parameter is unknown, repeated or malformed.
     case invalidQuery(parameter: String, reason: String)
+    /// A request header is malformed.
+    case invalidHeader(name: String, reason: String)
     /// The request body is unusable; `field` names the offending field, if any.
     case invalidBody(field: String?, reason: String)
     /// The request body is larger than the gateway accepts.
@@ -25,8 +27,16 @@ public enum GatewayError: Error, Sendable, Equatable {
     case upstreamUnauthorized
     /// Mode failed, dropped the connection, could not be reached, or answered something unusable.
     case badGateway(detail: String)
+    /// No connection to Mode could be made: the request provably never reached it.
+    case upstreamUnreachable
     /// Mode did not answer in time.
     case gatewayTimeout(detail: String)
+    /// The client asked for a representation this route does not serve.
+    case notAcceptable(detail: String)
+    /// The resource is not in a state that allows the request (a run not finished, or failed).
+    case conflict(slug: String, title: String, detail: String)
+    /// The `Idempotency-Key` was used before with a different request.
+    case idempotencyKeyReused
     /// Mode (or the gateway's own protection of Mode) cannot take the request now.
     case unavailable(detail: String, retryAfterSeconds: Int)
     /// The client has no valid key.
@@ -59,6 +69,14 @@ extension GatewayError {
                 title: "Invalid query parameter",
                 detail: "Query parameter '\(parameter)': \(reason)",
                 extra: ["parameter": parameter]
+            )
+        case .invalidHeader(let name, let reason):
+            Problem(
+                status: .badRequest,
+                slug: "invalid-header",
+                title: "Invalid header",
+                detail: "Header '\(name)': \(reason)",
+                extra: ["header": name]
             )
         case .invalidBody(let field, let reason):
             Problem(
@@ -104,6 +122,19 @@ extension GatewayError {
             )
         case .badGateway(let detail):
             Problem(status: .badGateway, slug: "bad-gateway", title: "Bad gateway", detail: detail)
+        case .upstreamUnreachable:
+            Problem(status: .badGateway, slug: "bad-gateway", title: "Bad gateway", detail: "Mode could not be reached.")
+        case .notAcceptable(let detail):
+            Problem(status: .notAcceptable, slug: "not-acceptable", title: "Not acceptable", detail: detail)
+        case .conflict(let slug, let title, let detail):
+            Problem(status: .conflict, slug: slug, title: title, detail: detail)
+        case .idempotencyKeyReused:
+            Problem(
+                status: .unprocessableContent,
+                slug: "idempotency-key-reused",
+                title: "Idempotency key reused",
+                detail: "This Idempotency-Key was used with a different request; use a new key for a new request."
+            )
         case .gatewayTimeout(let detail):
             Problem(status: .gatewayTimeout, slug: "gateway-timeout", title: "Gateway timeout", detail: detail)
         case .unavailable(let detail, _):

@@ -36,7 +36,7 @@ struct ProblemMiddleware: RouterMiddleware {
     static func translate(_ error: HTTPError, request: Request) -> GatewayError {
         switch error.status {
         case .notFound: .routeNotFound(path: request.uri.path)
-        case .contentTooLarge: .bodyTooLarge(limit: DatasetUpdate.maxBodyBytes)
+        case .contentTooLarge: .bodyTooLarge(limit: RequestBody.maxBytes)
         case .badRequest: .invalidBody(field: nil, reason: error.body ?? "The request is malformed.")
         default: .internalError(detail: "\(error)")
         }

@@ -15,54 +15,86 @@ struct GatewayPipeline: Sendable {
     let cache: ResponseCache
     /// The most pages read for one list before the gateway stops (the answer is then what it read).
     let maxPages: Int
+    /// Shared polling of runs that clients wait on.
+    let runs: RunTracker
+    /// `Idempotency-Key` answers of run POSTs.
+    let idempotency: IdempotencyStore
+    /// The longest `?wait=` a client may ask for.
+    let maxRunWait: Duration
+    /// Rows of finished runs, and what leads to them.
+    let results: ResultsSettings
+    let resultsCache: ResponseCache
+    /// `GET /reports/{report}`, whose cached entry names a report's latest successful run.
+    let reportRoute: CompiledRoute
 
     func handle(_ compiled: CompiledRoute, request: Request, context: GatewayRequestContext) async throws -> Response {
         let route = compiled.spec
         context.trace.update { $0.route = route.path }
         // Validate: path tokens, query and body, before anything goes upstream.
         let tokens = try Self.tokens(for: route, context: context)
-        let query = try Self.listQuery(for: route, raw: request.uri.query)
         let path = compiled.upstreamPath.render(tokens)
 
-        switch route.body {
-        case .none:
+        switch route.shape {
+        case .object where route.method == .get, .collection:
             // A read: from the cache, or from Mode through it, coalesced per key.
-            let placement = ResponseCache.Placement(
-                path: path,
-                query: query?.canonical ?? "",
-                tags: compiled.cacheTags.map { $0.render(tokens) }
-            )
-            let lookup = try await self.cache.fetch(
-                placement,
-                policy: compiled.cachePolicy,
-                revalidate: CacheHeaders.wantsRevalidation(request)
-            ) { () throws(GatewayError) in
-                let deadline = self.time.now() + self.timeout
-                return CachedResponse(body: try await self.read(route, path: path, query: query, deadline: deadline, context: context))
-            }
-            context.trace.update { $0.cacheStatus = lookup.status.rawValue }
+            let query = try Self.listQuery(for: route, raw: request.uri.query)
+            let lookup = try await self.cachedRead(compiled, path: path, query: query, tokens: tokens, request: request, context: context)
             return CacheHeaders.response(for: lookup, request: request)
-        case .datasetUpdate:
+        case .object:
             // A write: straight to Mode; on success, what it makes wrong leaves the cache.
-            let body = ByteBuffer(string: try await Self.datasetUpdate(from: request).upstreamBody)
+            _ = try QueryParameters(request.uri.query, allowed: [])
+            let body = try await RequestBody.upstreamBody(for: route.body, from: request)
             let deadline = self.time.now() + self.timeout
             let upstream = try await self.call(UpstreamRequest(method: route.method, path: path, body: body), deadline: deadline, context: context)
             let document = try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
             self.cache.invalidate(tags: compiled.invalidates.map { $0.render(tokens) })
             return CacheHeaders.writeResponse(CachedResponse(body: document))
+        case .run where route.method == .get:
+            return try await self.readRun(compiled, path: path, tokens: tokens, request: request, context: context)
+        case .run:
+            return try await self.startRun(compiled, path: path, tokens: tokens, request: request, context: context)
+        case .results(let scope):
+            return try await self.serveResults(scope, compiled: compiled, reportPath: path, tokens: tokens, request: request, context: context)
         }
     }
 
+    /// A cacheable GET: the answer from the cache, or from Mode through it.
+    func cachedRead(
+        _ compiled: CompiledRoute,
+        path: String,
+        query: ListQuery?,
+        tokens: [String: Token],
+        request: Request?,
+        context: GatewayRequestContext
+    ) async throws(GatewayError) -> ResponseCache.Lookup {
+        let route = compiled.spec
+        let placement = ResponseCache.Placement(
+            path: path,
+            query: query?.canonical ?? "",
+            tags: compiled.cacheTags.map { $0.render(tokens) }
+        )
+        let lookup = try await self.cache.fetch(
+            placement,
+            policy: compiled.cachePolicy,
+            revalidate: request.map(CacheHeaders.wantsRevalidation) ?? false
+        ) { () throws(GatewayError) in
+            let deadline = self.time.now() + self.timeout
+            return CachedResponse(body: try await self.read(route.shape, path: path, query: query, deadline: deadline, context: context))
+        }
+        context.trace.update { $0.cacheStatus = lookup.status.rawValue }
+        return lookup
+    }
+
     /// Reads one object, or a whole list, from Mode and transforms it.
-    private func read(
-        _ route: RouteSpec,
+    func read(
+        _ shape: RouteSpec.Shape,
         path: String,
         query: ListQuery?,
         deadline: Duration,
         context: GatewayRequestContext
     ) async throws(GatewayError) -> ByteBuffer {
-        switch route.shape {
-        case .object:
+        switch shape {
+        case .object, .run, .results:
             let upstream = try await self.call(UpstreamRequest(method: .get, path: path), deadline: deadline, context: context)
             return try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
         case .collection(let itemsKey):
@@ -103,7 +135,7 @@ struct GatewayPipeline: Sendable {
     }
 
     /// One upstream call; a non-success answer becomes the matching ``GatewayError``.
-    private func call(_ request: UpstreamRequest, deadline: Duration, context: GatewayRequestContext) async throws(GatewayError) -> UpstreamResponse {
+    func call(_ request: UpstreamRequest, deadline: Duration, context: GatewayRequestContext) async throws(GatewayError) -> UpstreamResponse {
         let response = try await self.upstream.send(request, deadline: deadline)
         context.trace.update {
             $0.upstreamCalls += 1
@@ -113,7 +145,7 @@ struct GatewayPipeline: Sendable {
         return response
     }
 
-    private static func transform<Result>(_ body: () throws(TransformError) -> Result) throws(GatewayError) -> Result {
+    static func transform<Result>(_ body: () throws(TransformError) -> Result) throws(GatewayError) -> Result {
         do {
             return try body()
         } catch {
@@ -134,25 +166,8 @@ struct GatewayPipeline: Sendable {
 
     /// The list query of a collection route; any query on another route is refused.
     static func listQuery(for route: RouteSpec, raw: String?) throws(GatewayError) -> ListQuery? {
-        let query = try QueryString(raw)
-        if route.isCollection { return try ListQuery(query: query) }
-        if let first = query.pairs.first {
-            throw .invalidQuery(parameter: Problem.printable(first.name, limit: 64), reason: "is not a parameter of this route.")
-        }
+        if route.isCollection { return try ListQuery(query: try QueryString(raw)) }
+        _ = try QueryParameters(raw, allowed: [])
         return nil
-    }
-
-    static func datasetUpdate(from request: Request) async throws -> DatasetUpdate {
-        let limit = DatasetUpdate.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw GatewayError.bodyTooLarge(limit: limit)
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw GatewayError.bodyTooLarge(limit: limit)
-        }
-        return try DatasetUpdate(json: Array(buffer: buffer))
     }
 }

@@ -63,3 +63,27 @@ struct QueryString {
         return result
     }
 }
+
+/// The query of a route that takes a few named parameters; any other name is refused.
+struct QueryParameters {
+    private var values: [String: String] = [:]
+
+    init(_ raw: String?, allowed: Set<String>) throws(GatewayError) {
+        for (name, value) in try QueryString(raw).pairs {
+            guard allowed.contains(name) else {
+                throw .invalidQuery(parameter: Problem.printable(name, limit: 64), reason: "is not a parameter of this route.")
+            }
+            self.values[name] = value
+        }
+    }
+
+    subscript(name: String) -> String? { self.values[name] }
+
+    /// A whole number of seconds from 0 to `max`, or nil when absent.
+    func seconds(_ name: String, max: Int) throws(GatewayError) -> Duration? {
+        guard let text = self.values[name] else { return nil }
+        guard text.utf8.count <= 6, !text.isEmpty, text.utf8.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }), let value = Int(text), value <= max
+        else { throw .invalidQuery(parameter: name, reason: "must be a whole number of seconds from 0 to \(max).") }
+        return .seconds(value)
+    }
+}

@@ -1,22 +1,60 @@
 import HTTPTypes
 
-/// One flat route: everything the pipeline needs to serve it, as data.
+/// One flat route: everything the pipeline needs to serve it, and everything the OpenAPI
+/// document says of it, as data.
 ///
-/// A new Mode endpoint is one ``RouteSpec`` in ``RouteTable``, a test and a line in the spec.
+/// A new Mode endpoint is one ``RouteSpec`` in ``RouteTable`` and a test; the spec's paths,
+/// parameters, bodies, scopes and error answers are derived from it (``SpecBuilder``).
 public struct RouteSpec: Sendable {
-    /// What the upstream answer is, and so how it is transformed.
+    /// What the upstream answer is, and so how it is read, transformed and answered.
     public enum Shape: Sendable, Equatable {
         /// A single resource: HAL members stripped, `_embedded` lifted.
         case object
         /// A paged collection whose items are under `_embedded.<itemsKey>`: completed and flattened.
         case collection(itemsKey: String)
+        /// A report or dataset run: read (or started) and optionally waited on (`?wait=N`), with
+        /// one shared poll per run whatever the number of waiters.
+        case run
+        /// The rows of a finished run, streamed from Mode's per-query-run content.
+        case results(ResultsScope)
+    }
+
+    /// Whose rows a results route serves.
+    public enum ResultsScope: Sendable, Equatable {
+        /// The one query of a dataset's run.
+        case dataset
+        /// One query (`{query}`) of a report's run.
+        case query
+        /// Every query of a report's run, in one JSON document.
+        case report
     }
 
     /// What the route reads from the request body.
     public enum Body: Sendable, Equatable {
         case none
-        /// `{"name", "description", "space_token"}`, sent to Mode as `{"report": {…}}`.
-        case datasetUpdate
+        /// Named fields given flat, sent to Mode wrapped as `{"<key>": {…}}`; at least one field.
+        case wrapped(key: String, fields: [BodyField])
+        /// An optional `{"parameters": {…}}`, sent to Mode as given.
+        case runParameters
+    }
+
+    /// One field of a flat body.
+    public struct BodyField: Sendable, Equatable {
+        public enum Kind: Sendable, Equatable {
+            case string
+            /// A Mode token: 1 to 64 characters from `[A-Za-z0-9_-]`.
+            case token
+        }
+
+        public var name: String
+        public var kind: Kind
+        public var summary: String
+
+        public init(_ name: String, _ kind: Kind, _ summary: String) {
+            self.name = name
+            self.kind = kind
+            self.summary = summary
+        }
     }
 
     /// A stable name for logs, metrics and the OpenAPI `operationId`.
@@ -28,22 +66,37 @@ public struct RouteSpec: Sendable {
     public var upstreamPath: String
     public var shape: Shape
     public var body: Body
+    /// The scope a client key needs.
+    public var scope: Scope
+    /// The spec's group for the route, one of ``RouteTable/tags``.
+    public var tag: String
+    /// One line for the spec and the README.
+    public var summary: String
+    /// More prose for the spec; the scope, the Mode call and the query are added to it.
+    public var details: String
+    /// The name of the response schema in the spec's components.
+    public var schema: String
     /// Names a cached answer of this route carries, with `{parameter}`s filled in: the tags a
     /// write invalidates. Only GET routes are cached.
     public var cacheTags: [String] = []
-    /// For a write: the tags whose cached answers its success makes wrong.
+    /// For a write, or a run that finishes: the tags whose cached answers its success makes wrong.
     public var invalidates: [String] = []
 
     /// The names of the path parameters, in order; worked out once, not per request.
     public let parameters: [String]
 
     public init(
-        operationID: String,
-        method: HTTPRequest.Method,
-        path: String,
-        upstreamPath: String,
+        _ operationID: String,
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        upstream upstreamPath: String,
         shape: Shape,
-        body: Body,
+        body: Body = .none,
+        scope: Scope,
+        tag: String,
+        summary: String,
+        details: String = "",
+        schema: String,
         cacheTags: [String] = [],
         invalidates: [String] = []
     ) {
@@ -53,6 +106,11 @@ public struct RouteSpec: Sendable {
         self.upstreamPath = upstreamPath
         self.shape = shape
         self.body = body
+        self.scope = scope
+        self.tag = tag
+        self.summary = summary
+        self.details = details
+        self.schema = schema
         self.cacheTags = cacheTags
         self.invalidates = invalidates
         self.parameters = path.split(separator: "/").compactMap { segment in
@@ -64,6 +122,15 @@ public struct RouteSpec: Sendable {
     public var isCollection: Bool {
         if case .collection = self.shape { return true }
         return false
+    }
+
+    /// Whether the route answers from the response cache.
+    public var isCachedRead: Bool {
+        guard self.method == .get else { return false }
+        switch self.shape {
+        case .object, .collection: return true
+        case .run, .results: return false
+        }
     }
 
     /// The route's templates and cache policy, worked out once for one configuration.

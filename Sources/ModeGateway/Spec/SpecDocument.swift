@@ -2,8 +2,9 @@ import Foundation
 import NIOCore
 import Yams
 
-/// The gateway's OpenAPI document, shipped in the binary's resources and served three ways:
-/// the YAML as written, the same document as JSON, and an HTML page for people.
+/// The gateway's OpenAPI document, built at start from the companion file in the binary's
+/// resources and the route table (``SpecBuilder``), and served three ways: YAML, the same
+/// document as JSON, and an HTML page for people.
 public struct SpecDocument: Sendable {
     public let yaml: ByteBuffer
     public let json: ByteBuffer
@@ -11,25 +12,25 @@ public struct SpecDocument: Sendable {
     /// Every (method, path) the document describes, as `GET /datasets/{dataset}`.
     public let operations: Set<String>
 
-    /// Why the document could not be loaded; a packaging error, reported at start.
+    /// Why the document could not be built; a packaging error, reported at start.
     public struct LoadError: Error, CustomStringConvertible {
         public var description: String
     }
 
-    /// Loads the document from the module's resources.
+    /// Builds the document from the module's companion file and the route table.
     public static func load() throws -> SpecDocument {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else {
-            throw LoadError(description: "openapi.yaml is missing from the gateway's resources")
+        guard let url = Bundle.module.url(forResource: "openapi-base", withExtension: "yaml") else {
+            throw LoadError(description: "openapi-base.yaml is missing from the gateway's resources")
         }
-        return try SpecDocument(yaml: String(contentsOf: url, encoding: .utf8))
+        guard let base = try Yams.load(yaml: String(contentsOf: url, encoding: .utf8)) as? [String: Any] else {
+            throw LoadError(description: "openapi-base.yaml is not a YAML mapping")
+        }
+        return try SpecDocument(document: SpecBuilder.document(base: base))
     }
 
-    public init(yaml text: String) throws {
-        guard let document = try Yams.load(yaml: text) as? [String: Any] else {
-            throw LoadError(description: "openapi.yaml is not a YAML mapping")
-        }
+    public init(document: [String: Any]) throws {
         let json = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
-        self.yaml = ByteBuffer(string: text)
+        self.yaml = ByteBuffer(string: try Yams.dump(object: document, width: -1, allowUnicode: true, sortKeys: true))
         self.json = ByteBuffer(bytes: json)
         self.html = ByteBuffer(string: SpecPage(document: document).render())
         var operations: Set<String> = []

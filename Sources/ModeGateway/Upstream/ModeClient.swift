@@ -35,7 +35,7 @@ enum UpstreamFailure: Error, Equatable {
 
     var gatewayError: GatewayError {
         switch self {
-        case .connectFailed: .badGateway(detail: "Mode could not be reached.")
+        case .connectFailed: .upstreamUnreachable
         case .connectionDropped: .badGateway(detail: "Mode closed the connection before answering.")
         case .timedOut: .gatewayTimeout(detail: "Mode did not answer in time.")
         case .responseTooLarge: .badGateway(detail: "Mode's answer was larger than the gateway accepts.")
@@ -82,12 +82,16 @@ public struct ModeClient: Sendable {
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         do {
             let response = try await self.httpClient.execute(outbound, deadline: deadline, logger: self.logger)
-            let body = try await response.body.collect(upTo: self.maxResponseBytes)
             var headers = HTTPFields()
             for header in response.headers {
                 if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
             }
-            return UpstreamResponse(status: .init(code: Int(response.status.code)), headers: headers, body: body)
+            let status = HTTPResponse.Status(code: Int(response.status.code))
+            if request.streamsBody, status.kind == .successful {
+                return UpstreamResponse(status: status, headers: headers, body: ByteBuffer(), stream: response.body)
+            }
+            let body = try await response.body.collect(upTo: self.maxResponseBytes)
+            return UpstreamResponse(status: status, headers: headers, body: body)
         } catch {
             throw Self.classify(error)
         }

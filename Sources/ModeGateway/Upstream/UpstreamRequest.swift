@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import HTTPTypes
 import NIOCore
 
@@ -11,12 +12,16 @@ public struct UpstreamRequest: Sendable {
     public var query: String?
     /// A JSON body, for writes.
     public var body: ByteBuffer?
+    /// Whether a successful answer's body is handed over as a stream, unread (results), rather
+    /// than read whole.
+    public var streamsBody = false
 
-    public init(method: HTTPRequest.Method, path: String, query: String? = nil, body: ByteBuffer? = nil) {
+    public init(method: HTTPRequest.Method, path: String, query: String? = nil, body: ByteBuffer? = nil, streamsBody: Bool = false) {
         self.method = method
         self.path = path
         self.query = query
         self.body = body
+        self.streamsBody = streamsBody
     }
 
     /// Whether retrying the request cannot change anything at Mode.
@@ -27,11 +32,16 @@ public struct UpstreamRequest: Sendable {
 public struct UpstreamResponse: Sendable {
     public var status: HTTPResponse.Status
     public var headers: HTTPFields
+    /// The whole body; empty when it is streamed instead.
     public var body: ByteBuffer
+    /// The body still to read, for a successful answer to a request that ``UpstreamRequest/streamsBody``;
+    /// decoded from any `Content-Encoding` on the way.
+    public var stream: HTTPClientResponse.Body?
 
-    public init(status: HTTPResponse.Status, headers: HTTPFields = [:], body: ByteBuffer) {
+    public init(status: HTTPResponse.Status, headers: HTTPFields = [:], body: ByteBuffer, stream: HTTPClientResponse.Body? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.stream = stream
     }
 }

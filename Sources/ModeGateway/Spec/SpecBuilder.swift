@@ -1,0 +1,184 @@
+/// Derives the OpenAPI document's Mode operations from the route table.
+///
+/// The companion file (`openapi-base.yaml`) holds only what the table does not know: the
+/// document's prose, the gateway's own operations (cache, health, spec) and the shared
+/// components (schemas, parameters, answers). Each route's path, method, parameters, body,
+/// scope and answers come from its ``RouteSpec`` here, so the two cannot drift apart.
+enum SpecBuilder {
+    /// The whole document: the companion with the table's tags and operations added.
+    static func document(base: [String: Any], routes: [RouteSpec] = RouteTable.modeRoutes) -> [String: Any] {
+        var document = base
+        let tableTags: [Any] = RouteTable.tags.map { ["name": $0.name, "description": $0.description] }
+        document["tags"] = tableTags + (base["tags"] as? [Any] ?? [])
+        var paths = base["paths"] as? [String: Any] ?? [:]
+        for route in routes {
+            var item = paths[route.path] as? [String: Any] ?? [:]
+            item[route.method.rawValue.lowercased()] = Self.operation(route)
+            paths[route.path] = item
+        }
+        document["paths"] = paths
+        return document
+    }
+
+    static func operation(_ route: RouteSpec) -> [String: Any] {
+        var operation: [String: Any] = [
+            "operationId": route.operationID,
+            "tags": [route.tag],
+            "summary": route.summary,
+            "description": Self.description(route),
+            "security": [["bearerKey": [route.scope.rawValue]], [String: Any]()],
+            "parameters": route.parameters.map { Self.reference("parameters", $0) } + Self.queryParameters(route),
+            "responses": Self.responses(route),
+        ]
+        switch route.body {
+        case .none:
+            break
+        case .wrapped(_, let fields):
+            var properties: [String: Any] = [:]
+            for field in fields {
+                switch field.kind {
+                case .string: properties[field.name] = ["type": "string", "description": field.summary]
+                case .token: properties[field.name] = ["$ref": "#/components/schemas/Token", "description": field.summary]
+                }
+            }
+            operation["requestBody"] = [
+                "required": true,
+                "content": [
+                    "application/json": [
+                        "schema": [
+                            "type": "object", "minProperties": 1, "additionalProperties": false, "properties": properties,
+                        ] as [String: Any]
+                    ]
+                ],
+            ]
+        case .runParameters:
+            operation["requestBody"] = [
+                "required": false,
+                "content": ["application/json": ["schema": Self.reference("schemas", "RunRequest")]],
+            ]
+        }
+        return operation
+    }
+
+    private static func description(_ route: RouteSpec) -> String {
+        var text = route.details.isEmpty ? "" : route.details + "\n\n"
+        let upstream = route.upstreamPath
+        switch route.shape {
+        case .object where route.method == .get:
+            text += "Mode's `GET \(upstream)`, HAL removed and `_embedded` lifted. Served from the cache when fresh."
+        case .object:
+            if case .wrapped(let key, _) = route.body {
+                text += "Sends Mode `\(route.method.rawValue) \(upstream)` with `{\"\(key)\": {…}}` holding exactly the fields given."
+            }
+            text += " On success, what it changes leaves the cache: \(route.invalidates.map { "`\($0)`" }.joined(separator: ", "))."
+        case .collection(let itemsKey):
+            text += "Mode's `GET \(upstream)` (`_embedded.\(itemsKey)`), every page read and flattened, unless `page` names one."
+        case .run where route.method == .get:
+            text += "Mode's `GET \(upstream)`. With `wait`, the answer waits for the run to finish; "
+            text += "however many clients wait on one run, Mode is polled for it once per interval."
+        case .run:
+            text += "With `wait`, the answer waits for the new run to finish."
+        case .results:
+            text += "Rows come from Mode's per-query-run content, streamed, and are cached by run. "
+            text += "The latest successful run is the report's `last_successful_run_token`; `run` names another."
+        }
+        text += "\n\nNeeds the `\(route.scope.rawValue)` scope."
+        return text
+    }
+
+    private static func queryParameters(_ route: RouteSpec) -> [Any] {
+        let conditional = [Self.reference("parameters", "IfNoneMatch"), Self.reference("parameters", "CacheControlRequest")]
+        switch route.shape {
+        case .object where route.method == .get: return conditional
+        case .object: return []
+        case .collection: return ["filter", "order", "order_by", "page"].map { Self.reference("parameters", $0) } + conditional
+        case .run where route.method == .get: return [Self.reference("parameters", "wait")]
+        case .run: return [Self.reference("parameters", "wait"), Self.reference("parameters", "IdempotencyKey")]
+        case .results(let scope):
+            var names = ["runToken"]
+            if scope != .report { names.append("format") }
+            names.append("IfNoneMatch")
+            return names.map { Self.reference("parameters", $0) }
+        }
+    }
+
+    private static func responses(_ route: RouteSpec) -> [String: Any] {
+        var responses: [String: Any] = [:]
+        for (code, name) in [
+            ("400", "BadRequest"), ("401", "Unauthenticated"), ("403", "Forbidden"), ("404", "NotFound"),
+            ("429", "TooManyRequests"), ("502", "BadGateway"), ("503", "Unavailable"), ("504", "GatewayTimeout"),
+        ] {
+            responses[code] = Self.reference("responses", name)
+        }
+        let schema = Self.reference("schemas", route.schema)
+        let cacheHeaders = Self.headers(["ETag", "XCache", "Age", "CacheControl", "XRequestID"])
+        switch route.shape {
+        case .object where route.method == .get:
+            responses["200"] = Self.answer("The \(route.schema).", headers: cacheHeaders, content: ["application/json": ["schema": schema]])
+            responses["304"] = Self.reference("responses", "NotModified")
+        case .object:
+            responses["200"] = Self.answer(
+                "The updated \(route.schema).",
+                headers: Self.headers(["ETag", "XRequestID"]),
+                content: ["application/json": ["schema": schema]]
+            )
+            responses["413"] = Self.reference("responses", "TooLarge")
+        case .collection:
+            let list: [String: Any] = [
+                "type": "object",
+                "required": ["items", "count"],
+                "additionalProperties": false,
+                "properties": ["items": ["type": "array", "items": schema], "count": ["type": "integer", "minimum": 0]],
+            ]
+            responses["200"] = Self.answer("Every item, all pages read.", headers: cacheHeaders, content: ["application/json": ["schema": list]])
+            responses["304"] = Self.reference("responses", "NotModified")
+        case .run:
+            let content = ["application/json": ["schema": schema]]
+            responses["200"] = Self.answer("The run, finished.", headers: Self.headers(["XRequestID"]), content: content)
+            responses["202"] = Self.answer(
+                route.method == .get ? "The run, not finished yet." : "The run, started (or not finished within `wait`).",
+                headers: Self.headers(
+                    route.method == .get ? ["RetryAfter", "XRequestID"] : ["Location", "RetryAfter", "XRequestID", "IdempotentReplayed"]
+                ),
+                content: content
+            )
+            if route.method != .get {
+                responses["413"] = Self.reference("responses", "TooLarge")
+                responses["422"] = Self.reference("responses", "Unprocessable")
+            }
+        case .results(let scope):
+            var content: [String: Any] = ["application/json": ["schema": schema]]
+            if scope != .report {
+                content["text/csv"] = ["schema": ["type": "string"]]
+                content["application/x-ndjson"] = ["schema": ["type": "string"]]
+            }
+            responses["200"] = Self.answer(
+                "The rows.",
+                headers: Self.headers(["ETag", "XCache", "CacheControl", "ModeRun", "XRequestID"]),
+                content: content
+            )
+            responses["304"] = Self.reference("responses", "NotModified")
+            responses["406"] = Self.reference("responses", "NotAcceptable")
+            responses["409"] = Self.reference("responses", "Conflict")
+        }
+        return responses
+    }
+
+    private static func answer(_ description: String, headers: [String: Any], content: [String: Any]) -> [String: Any] {
+        ["description": description, "headers": headers, "content": content]
+    }
+
+    private static func headers(_ names: [String]) -> [String: Any] {
+        let wire = [
+            "ETag": "ETag", "XCache": "X-Cache", "Age": "Age", "CacheControl": "Cache-Control", "XRequestID": "X-Request-ID",
+            "RetryAfter": "Retry-After", "Location": "Location", "IdempotentReplayed": "Idempotent-Replayed", "ModeRun": "X-Mode-Run",
+        ]
+        var result: [String: Any] = [:]
+        for name in names { result[wire[name] ?? name] = Self.reference("headers", name) }
+        return result
+    }
+
+    private static func reference(_ section: String, _ name: String) -> [String: Any] {
+        ["$ref": "#/components/\(section)/\(name)"]
+    }
+}

@@ -15,7 +15,7 @@ extension ModeSimulator {
         }
         api.patch("{workspace}/reports/{report}") { request, context in
             let body = try await request.body.collect(upTo: 1 << 20)
-            return try await self.serve(request, context) { world in
+            return try await self.serve(request, context, body: body) { world in
                 self.patch(body: body, token: context.parameters.get("report") ?? "", world: world)
             }
         }
@@ -57,7 +57,7 @@ extension ModeSimulator {
             let parameter = kind == "reports" ? "report" : "dataset"
             api.post("{workspace}/\(kind)/{\(parameter)}/runs") { request, context in
                 let body = try await request.body.collect(upTo: 1 << 20)
-                return try await self.serve(request, context) { world in
+                return try await self.serve(request, context, body: body) { world in
                     self.startRun(body: body, token: context.parameters.get(parameter), takesParameters: kind == "reports", world: world)
                 }
             }

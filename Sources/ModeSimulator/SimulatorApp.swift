@@ -68,7 +68,7 @@ public struct ModeSimulator: Sendable {
         }
         api.patch("{workspace}/datasets/{dataset}") { request, context in
             let body = try await request.body.collect(upTo: 1 << 20)
-            return try await self.serve(request, context) { world in
+            return try await self.serve(request, context, body: body) { world in
                 self.patch(body: body, token: context.parameters.get("dataset") ?? "", world: world)
             }
         }
@@ -134,6 +134,7 @@ public struct ModeSimulator: Sendable {
     func serve(
         _ request: Request,
         _ context: SimulatorContext,
+        body: ByteBuffer? = nil,
         _ handler: (SimulatorWorld) throws -> Answer
     ) async throws -> Response {
         self.control.record(
@@ -142,7 +143,8 @@ public struct ModeSimulator: Sendable {
                 path: request.uri.path,
                 query: request.uri.query,
                 authorization: request.headers[.authorization],
-                headerNames: request.headers.map { $0.name.canonicalName }
+                headerNames: request.headers.map { $0.name.canonicalName },
+                body: body.map { String(buffer: $0) }
             )
         )
         let rate = self.control.meter(self.configuration.rateLimit)

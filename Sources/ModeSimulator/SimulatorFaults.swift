@@ -32,6 +32,8 @@ public struct RecordedRequest: Sendable, Equatable {
     public var authorization: String?
     /// Every header name received, lowercased.
     public var headerNames: [String]
+    /// The body of a write, as received.
+    public var body: String? = nil
 }
 
 /// The simulator's switches and counters, shared by its handlers and the test (or the HTTP control API).

@@ -66,6 +66,7 @@ struct GatewayHarness {
         configure: (inout GatewayConfiguration) -> Void = { _ in },
         upstreamURL: ((RunningSimulator) async throws -> String)? = nil,
         simulatorRateLimit: LeakyBucket.Limit? = nil,
+        simulator configureSimulator: (inout SimulatorConfiguration) -> Void = { _ in },
         _ body: (GatewayHarness) async throws -> Void
     ) async throws {
         var quiet = Logger(label: "test")
@@ -77,6 +78,7 @@ struct GatewayHarness {
         gatewayLogger.logLevel = .trace
         var simulatorConfiguration = SimulatorConfiguration(workspace: "demo", token: Self.token, secret: Self.secret)
         simulatorConfiguration.rateLimit = simulatorRateLimit
+        configureSimulator(&simulatorConfiguration)
         let simulator = try await RunningSimulator.start(
             ModeSimulator(configuration: simulatorConfiguration),
             logger: quiet

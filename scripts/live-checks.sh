@@ -25,7 +25,7 @@ trap cleanup EXIT
 echo "== openapi-spec-validator"
 python3 -m openapi_spec_validator openapi/openapi.yaml
 
-SIMULATOR_PORT="$sim_port" SIMULATOR_RATE_LIMIT=off "$bin/mode-simulator" >"$work/simulator.log" 2>&1 &
+SIMULATOR_PORT="$sim_port" SIMULATOR_RATE_LIMIT=off SIMULATOR_RUN_SECONDS=0.5 "$bin/mode-simulator" >"$work/simulator.log" 2>&1 &
 pids+=($!)
 MODE_WORKSPACE=demo MODE_API_TOKEN=demo-token MODE_API_SECRET=demo-secret \
     MODE_API_URL="http://127.0.0.1:$sim_port/api" HTTP_PORT="$gw_port" LOG_FORMAT=json \

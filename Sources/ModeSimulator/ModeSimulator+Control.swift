@@ -6,6 +6,8 @@ extension ModeSimulator {
     /// `/_simulator/fault` (PUT a fault, DELETE to clear) and `/_simulator/stats` (GET, DELETE to
     /// reset): the switches for a simulator running in another process, such as under compose.
     ///
+    /// `PUT /_simulator/failing` with `{"report": token, "failing": true}` makes a report's new runs fail.
+    ///
     /// A fault body is `{"fault": "drop" | "delay" | "status" | "broken_json", "milliseconds": N,
     /// "status": N, "retry_after": N, "count": N}`; `count` omitted means until cleared.
     func addControlRoutes(to router: Router<SimulatorContext>) {
@@ -21,6 +23,16 @@ extension ModeSimulator {
         control.delete("fault") { _, _ -> Response in
             self.control.setFault(nil)
             return Self.json(.ok, .object([("fault", .string("cleared"))]))
+        }
+        control.put("failing") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+                let report = object["report"] as? String, let failing = object["failing"] as? Bool
+            else {
+                return Self.json(.badRequest, HALRenderer.error(id: "bad_request", message: "Send {\"report\": token, \"failing\": true|false}"))
+            }
+            self.control.setFailing(report: report, failing)
+            return Self.json(.ok, .object([("report", .string(report)), ("failing", .bool(failing))]))
         }
         control.get("stats") { _, _ -> Response in
             Self.json(.ok, .object([("requests", .int(self.control.requestCount)), ("rate_limited", .int(self.control.rateLimitedCount))]))

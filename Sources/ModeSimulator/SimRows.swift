@@ -1,7 +1,8 @@
 /// The rows of a query run, made up from the report, the query and the row count, the same
 /// every time, so that tests can hold the gateway's answers to what the simulator serves.
 ///
-/// Rows are written in blocks, so a result of tens of megabytes is never held whole.
+/// Rows are written as bytes in blocks, so a result of tens of megabytes is never held whole
+/// and costs little to make.
 public struct SimRows: Sendable {
     public var reportToken: String
     public var queryIndex: Int
@@ -13,86 +14,117 @@ public struct SimRows: Sendable {
         self.count = count
     }
 
-    static let regions = ["emea", "amer", "apac", "latam"]
-    static let csvHeader = "id,day,region,amount,note\r\n"
+    static let regions: [[UInt8]] = ["emea", "amer", "apac", "latam"].map { Array($0.utf8) }
+    static let csvHeader = Array("id,day,region,amount,note\r\n".utf8)
     /// Rows per block written.
     static let blockRows = 2_000
 
-    /// One row's values: id, day, region, amount (cents as a decimal), and a note that needs
-    /// quoting in CSV now and then.
-    private func values(_ index: Int) -> (id: Int, day: String, region: String, amount: String, note: String) {
-        let seed = index &* 2_654_435_761 &+ self.queryIndex &* 40_503 &+ self.reportToken.utf8.reduce(0) { $0 &* 31 &+ Int($1) }
-        let cents = (seed & 0xFFFFF) % 1_000_000
-        let day = 1 + index % 28
-        let note: String
-        switch index % 7 {
-        case 0: note = "plain"
-        case 1: note = "with, comma"
-        case 2: note = "say \"hi\""
-        case 3: note = "ünïcödé ✓"
-        default: note = "row \(index + 1) of \(self.reportToken)"
-        }
-        return (
-            index + 1, "2024-01-\(day < 10 ? "0" : "")\(day)", Self.regions[(seed >> 3) & 3],
-            "\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100)", note
-        )
-    }
+    /// The notes a row may carry, as JSON and as CSV; the last kind is made per row.
+    private static let jsonNotes: [[UInt8]] = [#""plain""#, #""with, comma""#, #""say \"hi\"""#, #""ünïcödé ✓""#].map { Array($0.utf8) }
+    private static let csvNotes: [[UInt8]] = ["plain", #""with, comma""#, #""say ""hi""""#, "ünïcödé ✓"].map { Array($0.utf8) }
 
     /// The JSON content in blocks: `[`, rows separated by commas, `]`.
-    public func jsonBlocks() -> some Sequence<String> {
-        self.blocks(start: "[", end: "]") { index in
-            let row = self.values(index)
-            var text = index == 0 ? "" : ","
-            text += "{\"id\":\(row.id),\"day\":\"\(row.day)\",\"region\":\"\(row.region)\",\"amount\":\(row.amount),\"note\":"
-            JSONValue.writeString(row.note, into: &text)
-            text += "}"
-            return text
+    public func jsonBlocks() -> some Sequence<[UInt8]> {
+        self.blocks(start: [UInt8(ascii: "[")], end: [UInt8(ascii: "]")]) { index, out in
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out += #"{"id":"#.utf8
+            Self.digits(index + 1, into: &out)
+            out += #","day":"2024-01-"#.utf8
+            self.day(index, into: &out)
+            out += #"","region":""#.utf8
+            out += Self.regions[(self.seed(index) >> 3) & 3]
+            out += #"","amount":"#.utf8
+            self.amount(index, into: &out)
+            out += #","note":"#.utf8
+            let kind = index % 7
+            if kind < 4 {
+                out += Self.jsonNotes[kind]
+            } else {
+                out += #""row "#.utf8
+                Self.digits(index + 1, into: &out)
+                out += " of ".utf8
+                out += self.reportToken.utf8
+                out.append(UInt8(ascii: "\""))
+            }
+            out.append(UInt8(ascii: "}"))
         }
     }
 
     /// The CSV content in blocks, as Mode writes it (before its byte-order mark and gzip).
-    public func csvBlocks() -> some Sequence<String> {
-        self.blocks(start: Self.csvHeader, end: "") { index in
-            let row = self.values(index)
-            let note = row.note.contains(",") || row.note.contains("\"") ? "\"" + row.note.replacingAll("\"", with: "\"\"") + "\"" : row.note
-            return "\(row.id),\(row.day),\(row.region),\(row.amount),\(note)\r\n"
+    public func csvBlocks() -> some Sequence<[UInt8]> {
+        self.blocks(start: Self.csvHeader, end: []) { index, out in
+            Self.digits(index + 1, into: &out)
+            out += ",2024-01-".utf8
+            self.day(index, into: &out)
+            out.append(UInt8(ascii: ","))
+            out += Self.regions[(self.seed(index) >> 3) & 3]
+            out.append(UInt8(ascii: ","))
+            self.amount(index, into: &out)
+            out.append(UInt8(ascii: ","))
+            let kind = index % 7
+            if kind < 4 {
+                out += Self.csvNotes[kind]
+            } else {
+                out += "row ".utf8
+                Self.digits(index + 1, into: &out)
+                out += " of ".utf8
+                out += self.reportToken.utf8
+            }
+            out += "\r\n".utf8
         }
     }
 
     /// The whole JSON content; for tests.
-    public var json: String { self.jsonBlocks().joined() }
+    public var json: String { String(decoding: Array(self.jsonBlocks().joined()), as: UTF8.self) }
     /// The whole CSV content, without the byte-order mark; for tests.
-    public var csv: String { self.csvBlocks().joined() }
+    public var csv: String { String(decoding: Array(self.csvBlocks().joined()), as: UTF8.self) }
 
-    private func blocks(start: String, end: String, row: @escaping (Int) -> String) -> some Sequence<String> {
+    private func seed(_ index: Int) -> Int {
+        index &* 2_654_435_761 &+ self.queryIndex &* 40_503 &+ self.reportToken.utf8.reduce(0) { $0 &* 31 &+ Int($1) }
+    }
+
+    private func day(_ index: Int, into out: inout [UInt8]) {
+        let day = 1 + index % 28
+        out.append(UInt8(ascii: "0") + UInt8(day / 10))
+        out.append(UInt8(ascii: "0") + UInt8(day % 10))
+    }
+
+    /// Cents as a decimal with two places.
+    private func amount(_ index: Int, into out: inout [UInt8]) {
+        let cents = (self.seed(index) & 0xFFFFF) % 1_000_000
+        Self.digits(cents / 100, into: &out)
+        out.append(UInt8(ascii: "."))
+        out.append(UInt8(ascii: "0") + UInt8(cents % 100 / 10))
+        out.append(UInt8(ascii: "0") + UInt8(cents % 10))
+    }
+
+    private static func digits(_ value: Int, into out: inout [UInt8]) {
+        if value >= 10 { Self.digits(value / 10, into: &out) }
+        out.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+
+    private func blocks(start: [UInt8], end: [UInt8], row: @escaping (Int, inout [UInt8]) -> Void) -> some Sequence<[UInt8]> {
         let count = self.count
-        return AnySequence { () -> AnyIterator<String> in
+        return AnySequence { () -> AnyIterator<[UInt8]> in
             var next = 0
             var started = false
             var ended = false
-            return AnyIterator { () -> String? in
+            return AnyIterator { () -> [UInt8]? in
                 if ended { return nil }
-                var text = started ? "" : start
+                var block: [UInt8] = started ? [] : start
+                block.reserveCapacity(Self.blockRows * 96)
                 started = true
                 let stop = min(count, next + Self.blockRows)
                 while next < stop {
-                    text += row(next)
+                    row(next, &block)
                     next += 1
                 }
                 if next == count {
-                    text += end
+                    block += end
                     ended = true
                 }
-                return text
+                return block
             }
         }
-    }
-}
-
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var result = ""
-        for character in self { if character == target { result += replacement } else { result.append(character) } }
-        return result
     }
 }

@@ -7,7 +7,8 @@ import Logging
 /// Settings come from the environment: `SIMULATOR_HOST` (127.0.0.1), `SIMULATOR_PORT` (9090),
 /// `SIMULATOR_WORKSPACE` (demo), `SIMULATOR_TOKEN` and `SIMULATOR_SECRET` (the credentials it
 /// accepts; `demo-token` and `demo-secret` unless set), `SIMULATOR_DATASETS` (104) and
-/// `SIMULATOR_RATE_LIMIT` (`off` turns Mode's leaky bucket off; it is on by default).
+/// `SIMULATOR_RATE_LIMIT` (`off` turns Mode's leaky bucket off; it is on by default) and
+/// `SIMULATOR_RUN_SECONDS` (3: how long a new run takes).
 public enum SimulatorCommand {
     public static func main(environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
         let host = environment["SIMULATOR_HOST"] ?? "127.0.0.1"
@@ -23,6 +24,13 @@ public enum SimulatorCommand {
             token: environment["SIMULATOR_TOKEN"] ?? "demo-token",
             secret: environment["SIMULATOR_SECRET"] ?? "demo-secret"
         )
+        if let text = environment["SIMULATOR_RUN_SECONDS"] {
+            guard let seconds = Double(text), seconds >= 0, seconds <= 3600 else {
+                FileHandle.standardError.write(Data("mode-simulator: SIMULATOR_RUN_SECONDS must be a number of seconds from 0 to 3600\n".utf8))
+                return 78
+            }
+            configuration.runDuration = seconds
+        }
         if environment["SIMULATOR_RATE_LIMIT"] != "off" {
             configuration.rateLimit = .mode
         }

@@ -59,11 +59,15 @@ struct AccessTests {
 
     @Test("A key over its rate gets 429 with Retry-After")
     func perKeyRate() async throws {
-        try await GatewayHarness.with(configure: {
-            $0.keys = Keys.store
-            $0.clientRatePerSecond = 0.5
-            $0.clientBurst = 2
-        }) { (harness: GatewayHarness) async throws in
+        // A clock that stands still: no token comes back however slow the machine is.
+        try await GatewayHarness.with(
+            time: ManualTimeSource().source,
+            configure: {
+                $0.keys = Keys.store
+                $0.clientRatePerSecond = 0.5
+                $0.clientBurst = 2
+            }
+        ) { (harness: GatewayHarness) async throws in
             let auth = [("Authorization", "Bearer \(Keys.read)")]
             #expect(try await harness.get("/datasets/ds0001", headers: auth).status == 200)
             #expect(try await harness.get("/datasets/ds0001", headers: auth).status == 200)

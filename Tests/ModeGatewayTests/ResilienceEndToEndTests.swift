@@ -138,11 +138,15 @@ struct ResilienceEndToEndTests {
 
     @Test("When the queue for Mode would wait too long, the answer is 503 with Retry-After")
     func queueBound() async throws {
-        try await GatewayHarness.with(configure: {
-            $0.upstream.ratePerSecond = 0.5
-            $0.upstream.burst = 1
-            $0.upstream.maxQueueWait = .milliseconds(100)
-        }) { (harness: GatewayHarness) async throws in
+        // A clock that stands still: the wait for the next token is exactly 2 s, however slow the machine is.
+        try await GatewayHarness.with(
+            time: ManualTimeSource().source,
+            configure: {
+                $0.upstream.ratePerSecond = 0.5
+                $0.upstream.burst = 1
+                $0.upstream.maxQueueWait = .milliseconds(100)
+            }
+        ) { (harness: GatewayHarness) async throws in
             #expect(try await harness.get("/datasets/ds0001").status == 200)
             let refused = try await harness.get("/datasets/ds0002")
             #expect(refused.status == 503)

@@ -95,3 +95,39 @@ struct SpecTests {
         }
     }
 }
+
+@Suite("The README and the demo, held to the code")
+struct DocumentationTests {
+    static var root: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    @Test("The README's routes table is the one the route table generates (`mode-gateway routes`)")
+    func readmeRoutes() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("<!-- routes:begin -->\n" + SpecBuilder.markdownTable() + "<!-- routes:end -->"))
+    }
+
+    @Test("Every curl command the demo prints works against the gateway and its simulator")
+    func demoCommands() async throws {
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
+            let banner = GatewayCommand.demoBanner(host: "127.0.0.1", port: harness.gatewayPort, simulatorURL: harness.simulator.baseURL)
+            let commands = banner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("curl ") }
+            #expect(commands.count >= 14)
+            for command in commands {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/bin/sh")
+                // -w appends the status on a line of its own.
+                process.arguments = ["-c", command.replacingOccurrences(of: "curl -s", with: "curl -s -w '\\n%{http_code}'")]
+                let output = Pipe()
+                process.standardOutput = output
+                try process.run()
+                let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                let status = Int(text.split(separator: "\n").last ?? "") ?? 0
+                let expected = command.contains("not.a.token") ? 400 : command.contains("rp-never") ? 404 : 200
+                #expect(process.terminationStatus == 0 && status == expected, "\(command) → \(status): \(text.prefix(300))")
+            }
+        }
+    }
+}

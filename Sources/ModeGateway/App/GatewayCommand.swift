@@ -19,6 +19,11 @@ public enum GatewayCommand {
         if arguments.count > 1, arguments[1] == "healthcheck" {
             return await Self.healthcheck()
         }
+        if arguments.count > 1, arguments[1] == "routes" {
+            // The README's routes table, from the route table.
+            FileHandle.standardOutput.write(Data(SpecBuilder.markdownTable().utf8))
+            return 0
+        }
         if arguments.count > 1, arguments[1] == "openapi" {
             // The document the gateway serves, for `openapi/openapi.yaml` (a test holds the file to it).
             do {
@@ -117,6 +122,14 @@ public enum GatewayCommand {
               curl -s \(base)/datasets/ds0001/schedules
               curl -s -X PATCH \(base)/datasets/ds0001 -H 'Content-Type: application/json' -d '{"name": "Renamed in the demo"}'
               curl -s \(base)/datasets/not.a.token
+            Data (rows of the latest successful run; runs you can wait on; retry-safe run POSTs):
+              curl -s \(base)/datasets/ds0001/results
+              curl -s '\(base)/datasets/ds0001/results?format=csv'
+              curl -s -H 'Accept: application/x-ndjson' \(base)/reports/rp-sales/queries/q-sales-orders/results
+              curl -s \(base)/reports/rp-sales/results
+              curl -s -X POST '\(base)/reports/rp-sales/runs?wait=30' -H 'Idempotency-Key: demo-1' -d '{"parameters": {"rows": 3}}'
+              curl -s -X POST '\(base)/reports/rp-sales/runs?wait=30' -H 'Idempotency-Key: demo-1' -d '{"parameters": {"rows": 3}}'   # the same run again
+              curl -s \(base)/reports/rp-never/results
             Stop with Ctrl-C.
             """
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Derives the OpenAPI document's Mode operations from the route table.
 ///
 /// The companion file (`openapi-base.yaml`) holds only what the table does not know: the
@@ -180,5 +182,25 @@ enum SpecBuilder {
 
     private static func reference(_ section: String, _ name: String) -> [String: Any] {
         ["$ref": "#/components/\(section)/\(name)"]
+    }
+
+    /// The README's table of Mode routes, grouped by tag (`mode-gateway routes`; a test holds the
+    /// README to it).
+    static func markdownTable(routes: [RouteSpec] = RouteTable.modeRoutes) -> String {
+        var lines = ["| route | operation id | scope | Mode call |", "|---|---|---|---|"]
+        for tag in RouteTable.tags {
+            lines.append("| **\(tag.name)** | | | |")
+            for route in routes where route.tag == tag.name {
+                let call: String
+                switch route.shape {
+                case .results: call = "`GET \(route.upstreamPath)`, its runs, query runs and their content"
+                default: call = "`\(route.method.rawValue) \(route.upstreamPath.replacingOccurrences(of: "{workspace}", with: "{ws}"))`"
+                }
+                lines.append(
+                    "| `\(route.method.rawValue) \(route.path)` | `\(route.operationID)` | \(route.scope.rawValue) | \(call.replacingOccurrences(of: "{workspace}", with: "{ws}")) |"
+                )
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -36,7 +36,7 @@ struct HALRenderer: Sendable {
             ("type", .string(dataset.type)),
             ("last_successful_sync_at", .null),
             ("last_saved_at", .string(SimTime.iso8601(dataset.updatedAt))),
-            ("archived", .bool(false)),
+            ("archived", .bool(dataset.archived)),
             ("space_token", .string(dataset.spaceToken)),
             ("data_source_token", .string(dataset.dataSourceToken)),
             ("account_id", .int(1)),

@@ -131,7 +131,7 @@ extension ModeSimulator {
         return .ok(report)
     }
 
-    private func withRun(
+    func withRun(
         _ world: SimulatorWorld,
         _ context: SimulatorContext,
         parameter: String,

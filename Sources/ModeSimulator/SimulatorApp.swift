@@ -42,6 +42,8 @@ public struct ModeSimulator: Sendable {
     public let store: SimulatorStore
     public let control: SimulatorControl
     let renderer: HALRenderer
+    /// The engine-served resources (collections, queries, schedules, groups …).
+    let resources = SimResourceStore()
     let expectedAuthorization: String
 
     public init(configuration: SimulatorConfiguration, world: SimulatorWorld? = nil, control: SimulatorControl = SimulatorControl()) {
@@ -116,6 +118,8 @@ public struct ModeSimulator: Sendable {
             }
         }
         self.addReportRoutes(to: api)
+        self.addResourceRoutes(to: api)
+        self.addAccountRoutes(to: api)
         self.addControlRoutes(to: router)
         return router
     }
@@ -127,6 +131,8 @@ public struct ModeSimulator: Sendable {
         case ok(JSONValue)
         /// 202: what a run POST answers.
         case accepted(JSONValue)
+        /// A success with no body.
+        case empty(HTTPResponse.Status)
         case failure(HTTPResponse.Status, JSONValue)
     }
 
@@ -202,6 +208,7 @@ public struct ModeSimulator: Sendable {
         switch try handler(world) {
         case .ok(let document): return Self.json(.ok, document)
         case .accepted(let document): return Self.json(.accepted, document)
+        case .empty(let status): return Response(status: status)
         case .failure(let status, let document): return Self.json(status, document)
         }
     }

@@ -32,6 +32,7 @@ public struct SimReport: Sendable, Equatable {
     public var datasetTokens: [String] = []
     /// Rows each query gives when a run names no `rows` parameter.
     public var defaultRows = 5
+    public var archived = false
 
     public var isDataset: Bool { self.type == "DatasetReport" }
 }

@@ -61,4 +61,30 @@ public final class SimulatorStore: Sendable {
             return run
         }
     }
+
+    /// Archives or unarchives a report or dataset; nil when there is none.
+    func setArchived(report token: String, _ archived: Bool) -> SimReport? {
+        self.world.withLock { world in
+            if let index = world.reports.firstIndex(where: { $0.token == token }) {
+                world.reports[index].archived = archived
+                return world.reports[index]
+            }
+            if let index = world.datasets.firstIndex(where: { $0.token == token }) {
+                world.datasets[index].archived = archived
+                return world.datasets[index]
+            }
+            return nil
+        }
+    }
+
+    /// Deletes a report or dataset and its runs; false when there is none.
+    func remove(report token: String) -> Bool {
+        self.world.withLock { world in
+            let before = world.reports.count + world.datasets.count
+            world.reports.removeAll { $0.token == token }
+            world.datasets.removeAll { $0.token == token }
+            world.runs.removeAll { $0.reportToken == token }
+            return world.reports.count + world.datasets.count < before
+        }
+    }
 }

@@ -37,10 +37,17 @@ struct SpecTests {
             let security = operation["security"] as? [[String: [String]]]
             #expect(security?.first?["bearerKey"] == [route.scope.rawValue], "\(route.operationID)")
             #expect((operation["requestBody"] != nil) == (route.body != .none), "\(route.operationID)")
-            let references = (operation["parameters"] as? [[String: String]] ?? []).compactMap { $0["$ref"] }
+            let parameters = operation["parameters"] as? [[String: Any]] ?? []
+            let references = parameters.compactMap { $0["$ref"] as? String }
             for name in route.parameters {
-                #expect(references.contains("#/components/parameters/\(name)"), "\(route.operationID) lacks \(name)")
-                #expect(components[name] != nil, "no component for path parameter \(name)")
+                #expect(parameters.contains { $0["name"] as? String == name && $0["in"] as? String == "path" }, "\(route.operationID) lacks \(name)")
+                #expect(RouteTable.pathParameters[name] != nil, "no description or example for path parameter \(name)")
+            }
+            for field in route.query {
+                #expect(
+                    parameters.contains { $0["name"] as? String == field.name && $0["in"] as? String == "query" },
+                    "\(route.operationID) lacks \(field.name)"
+                )
             }
             for reference in references {
                 #expect(components[String(reference.split(separator: "/").last ?? "")] != nil, "\(reference)")

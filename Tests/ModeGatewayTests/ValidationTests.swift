@@ -52,18 +52,18 @@ struct ValidationTests {
 
     @Test("A flat body becomes Mode's wrapped body with exactly the given fields, in the table's order")
     func wrappedBody() throws {
-        guard case .wrapped(let key, let fields) = RouteTable.reportFields else {
+        guard case .fields(let key?, let fields) = RouteTable.reportFields else {
             Issue.record("report updates take a wrapped body")
             return
         }
-        let body = try RequestBody.wrapped(key: key, fields: fields, json: Array(#"{"description":"Line\n\"two\"","name":"N"}"#.utf8))
+        let body = try RequestBody.fields(wrap: key, fields: fields, json: Array(#"{"description":"Line\n\"two\"","name":"N"}"#.utf8))
         #expect(body == #"{"report":{"name":"N","description":"Line\n\"two\""}}"#)
         #expect(throws: GatewayError.invalidBody(field: "name", reason: "must be a string.")) {
-            try RequestBody.wrapped(key: key, fields: fields, json: Array(#"{"name":1}"#.utf8))
+            try RequestBody.fields(wrap: key, fields: fields, json: Array(#"{"name":1}"#.utf8))
         }
-        #expect(throws: GatewayError.self) { try RequestBody.wrapped(key: key, fields: fields, json: Array(#"{"space_token":"a/b"}"#.utf8)) }
-        #expect(throws: GatewayError.self) { try RequestBody.wrapped(key: key, fields: fields, json: Array(#"{"report":{"name":"x"}}"#.utf8)) }
-        #expect(throws: GatewayError.self) { try RequestBody.wrapped(key: key, fields: fields, json: Array("{}".utf8)) }
+        #expect(throws: GatewayError.self) { try RequestBody.fields(wrap: key, fields: fields, json: Array(#"{"space_token":"a/b"}"#.utf8)) }
+        #expect(throws: GatewayError.self) { try RequestBody.fields(wrap: key, fields: fields, json: Array(#"{"report":{"name":"x"}}"#.utf8)) }
+        #expect(throws: GatewayError.self) { try RequestBody.fields(wrap: key, fields: fields, json: Array("{}".utf8)) }
     }
 
     @Test("A run body is empty or {\"parameters\": {…}}, sent with sorted members; anything else is refused")

@@ -26,7 +26,9 @@ extension GatewayPipeline {
         request: Request,
         context: GatewayRequestContext
     ) async throws -> Response {
-        let query = try QueryParameters(request.uri.query, allowed: ["run", "format"])
+        // A run named in the path, or by `?run=`, or else the latest successful one.
+        let runInPath = tokens["run"]?.value
+        let query = try QueryParameters(request.uri.query, allowed: runInPath == nil ? ["run", "format"] : ["format"])
         let format = try ResultFormat.negotiate(
             format: query["format"],
             accept: request.headers[.accept],
@@ -37,8 +39,9 @@ extension GatewayPipeline {
         }
         let reportToken = tokens["report"] ?? tokens["dataset"]
         guard let reportToken else { throw GatewayError.internalError(detail: "results route without a report token") }
+        let pinned = runInPath ?? query["run"]
         let runToken: String
-        if let pinned = query["run"] {
+        if let pinned {
             runToken = pinned
         } else {
             runToken = try await self.latestSuccessfulRun(reportPath: reportPath, report: reportToken, context: context)
@@ -57,6 +60,12 @@ extension GatewayPipeline {
                 throw GatewayError.notFound(detail: "Query \(wanted) has no query run in run \(runToken).")
             }
             chosen = [match]
+        case .queryRun:
+            let wanted = tokens["query_run"]?.value ?? ""
+            guard let match = run.queryRuns.first(where: { $0.token == wanted }) else {
+                throw GatewayError.notFound(detail: "Run \(runToken) has no query run \(wanted).")
+            }
+            chosen = [match]
         case .report:
             chosen = run.queryRuns
         }
@@ -68,7 +77,7 @@ extension GatewayPipeline {
             .eTag: etag,
             .xModeRun: runToken,
             // A named run's rows never change; "the latest" may move on with the next run.
-            .cacheControl: query["run"] != nil
+            .cacheControl: pinned != nil
                 ? "private, max-age=\(CacheHeaders.wholeSeconds(self.results.cacheTTL)), immutable" : "private, no-cache",
         ]
         if let condition = request.headers[.ifNoneMatch], CacheHeaders.matches(condition, etag: etag) {
@@ -86,7 +95,7 @@ extension GatewayPipeline {
 
         var segments: [RowPump.Segment]
         switch scope {
-        case .dataset, .query:
+        case .dataset, .query, .queryRun:
             segments = [.rows(runPath + "/query_runs/" + chosen[0].token + "/results/" + format.modeContent)]
         case .report:
             var prefix = "{\"run\":" + JSONText.quoted(runToken) + ",\"completed_at\":" + (run.completedAt.map(JSONText.quoted) ?? "null")
@@ -157,7 +166,7 @@ extension GatewayPipeline {
         let lookup = try await self.cachedRead(
             self.reportRoute,
             path: reportPath,
-            query: nil,
+            query: ReadQuery(),
             tokens: ["report": report],
             request: nil,
             context: context
@@ -176,7 +185,7 @@ extension GatewayPipeline {
             policy: self.resultsPolicy
         ) { () throws(GatewayError) in
             let deadline = self.time.now() + self.timeout
-            let runBody = try await self.read(.object, path: runPath, query: nil, deadline: deadline, context: context)
+            let runBody = try await self.read(.object, path: runPath, deadline: deadline, context: context)
             guard let run = RunDocument(runBody) else { throw .badGateway(detail: "Mode's run had no token or state.") }
             guard run.isFinished else {
                 throw .conflict(
@@ -188,7 +197,7 @@ extension GatewayPipeline {
             let queryRuns = try await self.read(
                 .collection(itemsKey: "query_runs"),
                 path: runPath + "/query_runs",
-                query: nil,
+                query: ReadQuery(),
                 deadline: deadline,
                 context: context
             )

@@ -37,7 +37,7 @@ struct GatewayPipeline: Sendable {
         switch route.shape {
         case .object where route.method == .get, .collection:
             // A read: from the cache, or from Mode through it, coalesced per key.
-            let query = try Self.listQuery(for: route, raw: request.uri.query)
+            let query = try ReadQuery(route: route, raw: request.uri.query)
             let lookup = try await self.cachedRead(compiled, path: path, query: query, tokens: tokens, request: request, context: context)
             return CacheHeaders.response(for: lookup, request: request)
         case .object:
@@ -46,9 +46,16 @@ struct GatewayPipeline: Sendable {
             let body = try await RequestBody.upstreamBody(for: route.body, from: request)
             let deadline = self.time.now() + self.timeout
             let upstream = try await self.call(UpstreamRequest(method: route.method, path: path, body: body), deadline: deadline, context: context)
-            let document = try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
             self.cache.invalidate(tags: compiled.invalidates.map { $0.render(tokens) })
+            // Mode answers some writes (deletes, purges) with no body at all.
+            guard upstream.body.readableBytes > 0 else {
+                return Response(status: upstream.status.code == 202 ? .accepted : .noContent, headers: [.cacheControl: "no-store"])
+            }
+            let document = try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
             return CacheHeaders.writeResponse(CachedResponse(body: document))
+        case .binary:
+            _ = try QueryParameters(request.uri.query, allowed: [])
+            return try await self.passThrough(path: path, context: context)
         case .run where route.method == .get:
             return try await self.readRun(compiled, path: path, tokens: tokens, request: request, context: context)
         case .run:
@@ -62,7 +69,7 @@ struct GatewayPipeline: Sendable {
     func cachedRead(
         _ compiled: CompiledRoute,
         path: String,
-        query: ListQuery?,
+        query: ReadQuery,
         tokens: [String: Token],
         request: Request?,
         context: GatewayRequestContext
@@ -70,7 +77,7 @@ struct GatewayPipeline: Sendable {
         let route = compiled.spec
         let placement = ResponseCache.Placement(
             path: path,
-            query: query?.canonical ?? "",
+            query: query.canonical,
             tags: compiled.cacheTags.map { $0.render(tokens) }
         )
         let lookup = try await self.cache.fetch(
@@ -89,16 +96,20 @@ struct GatewayPipeline: Sendable {
     func read(
         _ shape: RouteSpec.Shape,
         path: String,
-        query: ListQuery?,
+        query: ReadQuery = ReadQuery(),
         deadline: Duration,
         context: GatewayRequestContext
     ) async throws(GatewayError) -> ByteBuffer {
         switch shape {
-        case .object, .run, .results:
-            let upstream = try await self.call(UpstreamRequest(method: .get, path: path), deadline: deadline, context: context)
+        case .object, .run, .results, .binary:
+            let upstream = try await self.call(
+                UpstreamRequest(method: .get, path: path, query: query.upstream(page: nil)),
+                deadline: deadline,
+                context: context
+            )
             return try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
         case .collection(let itemsKey):
-            return try await self.completeList(path: path, itemsKey: itemsKey, query: query ?? ListQuery(), deadline: deadline, context: context)
+            return try await self.completeList(path: path, itemsKey: itemsKey, query: query, deadline: deadline, context: context)
         }
     }
 
@@ -107,15 +118,16 @@ struct GatewayPipeline: Sendable {
     private func completeList(
         path: String,
         itemsKey: String,
-        query: ListQuery,
+        query: ReadQuery,
         deadline: Duration,
         context: GatewayRequestContext
     ) async throws(GatewayError) -> ByteBuffer {
         let builder = CollectionBuilder(itemsKey: itemsKey)
-        let pages = query.page.map { $0...$0 } ?? 1...self.maxPages
+        let chosen = query.list?.page
+        let pages = chosen.map { $0...$0 } ?? 1...self.maxPages
         for page in pages {
             let upstream = try await self.call(
-                UpstreamRequest(method: .get, path: path, query: query.upstreamQuery(page: page)),
+                UpstreamRequest(method: .get, path: path, query: query.upstream(page: page)),
                 deadline: deadline,
                 context: context
             )
@@ -125,7 +137,7 @@ struct GatewayPipeline: Sendable {
             case .empty, .repeated: return builder.finish()
             }
         }
-        if query.page == nil {
+        if chosen == nil {
             context.logger.warning(
                 "List truncated at the page cap",
                 metadata: ["upstream_path": "\(path)", "pages": "\(self.maxPages)", "request_id": "\(context.requestID)"]
@@ -164,10 +176,29 @@ struct GatewayPipeline: Sendable {
         return tokens
     }
 
-    /// The list query of a collection route; any query on another route is refused.
-    static func listQuery(for route: RouteSpec, raw: String?) throws(GatewayError) -> ListQuery? {
-        if route.isCollection { return try ListQuery(query: try QueryString(raw)) }
-        _ = try QueryParameters(raw, allowed: [])
-        return nil
+    /// A file from Mode (a PDF export), streamed with Mode's content type and length; never
+    /// transformed or cached.
+    private func passThrough(path: String, context: GatewayRequestContext) async throws(GatewayError) -> Response {
+        let deadline = self.time.now() + self.timeout
+        let upstream = try await self.call(UpstreamRequest(method: .get, path: path, streamsBody: true), deadline: deadline, context: context)
+        guard let stream = upstream.stream else { throw .badGateway(detail: "Mode's file could not be read.") }
+        var headers: HTTPFields = [.cacheControl: "private, no-store"]
+        for name in [HTTPField.Name.contentType, .contentDisposition] {
+            if let value = upstream.headers[name] { headers[name] = value }
+        }
+        let limit = self.results.maxBytes
+        return Response(
+            status: .ok,
+            headers: headers,
+            body: ResponseBody { writer in
+                var sent = 0
+                for try await chunk in stream {
+                    sent += chunk.readableBytes
+                    guard sent <= limit else { throw GatewayError.badGateway(detail: "Mode's file is larger than RESULTS_MAX_BYTES.") }
+                    try await writer.write(chunk)
+                }
+                try await writer.finish(nil)
+            }
+        )
     }
 }

@@ -29,8 +29,12 @@ public struct ListQuery: Sendable, Hashable {
     }
 
     /// Reads and validates a raw query string; any other parameter is refused.
-    init(query: QueryString) throws(GatewayError) {
+    /// - Parameter filters: whether the list takes `filter`, `order` and `order_by` (`page` it always takes).
+    init(query: QueryString, filters: Bool = true) throws(GatewayError) {
         for (name, value) in query.pairs {
+            if !filters, name != "page" {
+                throw .invalidQuery(parameter: Problem.printable(name, limit: 64), reason: "is not a parameter of this route.")
+            }
             switch name {
             case "filter":
                 self.filter = try Self.parseFilter(value)

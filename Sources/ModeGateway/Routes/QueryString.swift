@@ -2,6 +2,10 @@
 struct QueryString {
     var pairs: [(name: String, value: String)] = []
 
+    init(pairs: [(name: String, value: String)]) {
+        self.pairs = pairs
+    }
+
     /// Parses `a=1&b=2`. Empty segments are ignored; a bad percent escape, a name that is not
     /// plain ASCII, or a repeated name is an error naming the parameter.
     init(_ raw: String?) throws(GatewayError) {

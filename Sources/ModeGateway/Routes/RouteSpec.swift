@@ -17,6 +17,8 @@ public struct RouteSpec: Sendable {
         case run
         /// The rows of a finished run, streamed from Mode's per-query-run content.
         case results(ResultsScope)
+        /// A file (a PDF export): Mode's bytes and content type, streamed, never transformed or cached.
+        case binary
     }
 
     /// Whose rows a results route serves.
@@ -27,33 +29,80 @@ public struct RouteSpec: Sendable {
         case query
         /// Every query of a report's run, in one JSON document.
         case report
+        /// One query run (`{query_run}`) of the run named in the path.
+        case queryRun
     }
 
     /// What the route reads from the request body.
     public enum Body: Sendable, Equatable {
         case none
-        /// Named fields given flat, sent to Mode wrapped as `{"<key>": {…}}`; at least one field.
-        case wrapped(key: String, fields: [BodyField])
+        /// Named fields given flat, sent to Mode as `{"<wrap>": {…}}` (or flat, when `wrap` is nil)
+        /// with exactly the fields given. Without required fields, at least one must be given.
+        case fields(wrap: String?, [BodyField])
         /// An optional `{"parameters": {…}}`, sent to Mode as given.
         case runParameters
     }
 
     /// One field of a flat body.
     public struct BodyField: Sendable, Equatable {
-        public enum Kind: Sendable, Equatable {
+        public enum Kind: String, Sendable, Equatable {
             case string
             /// A Mode token: 1 to 64 characters from `[A-Za-z0-9_-]`.
             case token
+            case integer
+            case boolean
+            /// A JSON object, passed on as given (a schedule's `cron`, a filter's `options`).
+            case object
         }
 
         public var name: String
         public var kind: Kind
         public var summary: String
+        public var required: Bool
+        /// Where Mode wants it, below the wrapping key: `["invitee", "email"]` for an invite's `email`.
+        public var upstream: [String]
+        /// A JSON value for the spec's example and the tests.
+        public var example: String
 
-        public init(_ name: String, _ kind: Kind, _ summary: String) {
+        public init(_ name: String, _ kind: Kind, _ summary: String, required: Bool = false, upstream: [String]? = nil, example: String? = nil) {
             self.name = name
             self.kind = kind
             self.summary = summary
+            self.required = required
+            self.upstream = upstream ?? [name]
+            self.example =
+                example
+                ?? {
+                    switch kind {
+                    case .string: "\"Example \(name)\""
+                    case .token: "\"sp-growth\""
+                    case .integer: "1"
+                    case .boolean: "true"
+                    case .object: "{}"
+                    }
+                }()
+        }
+    }
+
+    /// A query parameter passed on to Mode, checked by kind.
+    public struct QueryField: Sendable, Equatable {
+        public enum Kind: String, Sendable, Equatable {
+            /// Printable text, at most 256 characters.
+            case string
+            /// An ISO 8601 date and time.
+            case timestamp
+        }
+
+        public var name: String
+        public var kind: Kind
+        public var summary: String
+        public var required: Bool
+
+        public init(_ name: String, _ kind: Kind, _ summary: String, required: Bool = false) {
+            self.name = name
+            self.kind = kind
+            self.summary = summary
+            self.required = required
         }
     }
 
@@ -81,6 +130,12 @@ public struct RouteSpec: Sendable {
     public var cacheTags: [String] = []
     /// For a write, or a run that finishes: the tags whose cached answers its success makes wrong.
     public var invalidates: [String] = []
+    /// For a list: whether Mode filters and orders it (`filter`, `order`, `order_by`); `page` is always taken.
+    public var listFilters = true
+    /// Query parameters passed on to Mode, checked by kind.
+    public var query: [QueryField] = []
+    /// A query always sent to Mode, such as `filter=all` for the list of every collection.
+    public var fixedQuery: String?
 
     /// The names of the path parameters, in order; worked out once, not per request.
     public let parameters: [String]
@@ -98,7 +153,10 @@ public struct RouteSpec: Sendable {
         details: String = "",
         schema: String,
         cacheTags: [String] = [],
-        invalidates: [String] = []
+        invalidates: [String] = [],
+        listFilters: Bool = true,
+        query: [QueryField] = [],
+        fixedQuery: String? = nil
     ) {
         self.operationID = operationID
         self.method = method
@@ -113,6 +171,9 @@ public struct RouteSpec: Sendable {
         self.schema = schema
         self.cacheTags = cacheTags
         self.invalidates = invalidates
+        self.listFilters = listFilters
+        self.query = query
+        self.fixedQuery = fixedQuery
         self.parameters = path.split(separator: "/").compactMap { segment in
             segment.first == "{" && segment.last == "}" ? String(segment.dropFirst().dropLast()) : nil
         }
@@ -129,7 +190,7 @@ public struct RouteSpec: Sendable {
         guard self.method == .get else { return false }
         switch self.shape {
         case .object, .collection: return true
-        case .run, .results: return false
+        case .run, .results, .binary: return false
         }
     }
 

@@ -8,23 +8,55 @@ public enum RouteTable {
 
     /// The spec's groups, in order, with a line each.
     public static let tags: [(name: String, description: String)] = [
-        ("Datasets", "Mode datasets (reports of type `DatasetReport`) and their schedules."),
+        ("Datasets", "Mode datasets (reports of type `DatasetReport`), their fields and schedules."),
         ("Reports", "Mode reports, and the lists of reports in a collection, a data source or built on a dataset."),
         ("Runs", "Starting runs with parameters, reading them, and waiting for them to finish."),
         ("Results", "The rows of a finished run, as JSON, CSV or NDJSON, in one call."),
+        ("Queries", "A report's queries, their charts, and the report's filters."),
+        ("Schedules", "Report schedules and the subscriptions that deliver them."),
+        ("Collections", "Collections (Mode's API calls them spaces) and who may see them."),
+        ("Data sources", "Warehouse connections."),
+        ("Definitions", "Reusable SQL definitions."),
+        ("People", "Workspace members, invitations and user groups."),
+        ("Account", "The gateway's Mode user, and the workspace's audit log."),
+    ]
+
+    /// Each path parameter: what it names, and a token the simulator holds, for the spec's
+    /// examples and the tests.
+    public static let pathParameters: [String: (summary: String, example: String)] = [
+        "dataset": ("A Mode dataset token.", "ds0001"),
+        "space": ("A Mode collection (space) token.", "sp-finance"),
+        "data_source": ("A Mode data source token.", "ds-warehouse"),
+        "report": ("A Mode report token (a dataset's token names it as a report too).", "rp-sales"),
+        "run": ("A Mode report run token.", "run-sales-1"),
+        "query": ("A Mode query token.", "q-sales-orders"),
+        "query_run": ("A Mode query run token.", "qr1-run-sales-1"),
+        "chart": ("A chart token.", "ch1"),
+        "filter": ("A report filter token.", "flt1"),
+        "subscription": ("A subscription token.", "sub1"),
+        "schedule": ("A report schedule token.", "rsch1"),
+        "field_description": ("A field description token.", "fd1"),
+        "definition": ("A definition token.", "def1"),
+        "membership": ("A workspace membership token.", "mem1"),
+        "group_token": ("A user group token.", "grp1"),
+        "membership_token": ("A user group membership token.", "gm1"),
+        "space_membership": ("A collection membership token.", "sm1"),
+        "duplicate": ("A run duplicate token.", "dup1"),
     ]
 
     /// The flat body of a report or dataset update; Mode takes it as `{"report": {…}}`.
-    static let reportFields: RouteSpec.Body = .wrapped(
-        key: "report",
-        fields: [
+    static let reportFields: RouteSpec.Body = .fields(
+        wrap: "report",
+        [
             .init("name", .string, "The new name."),
             .init("description", .string, "The new description."),
             .init("space_token", .token, "The token of the collection (space) to move it to."),
         ]
     )
 
-    public static let modeRoutes: [RouteSpec] = datasetRoutes + reportRoutes + runRoutes + resultRoutes
+    public static let modeRoutes: [RouteSpec] =
+        datasetRoutes + reportRoutes + runRoutes + resultRoutes + moreDataRoutes + queryRoutes + scheduleRoutes
+        + collectionRoutes + dataSourceRoutes + definitionRoutes + peopleRoutes + accountRoutes
 
     static let datasetRoutes: [RouteSpec] = [
         RouteSpec(
@@ -63,7 +95,7 @@ public enum RouteTable {
             tag: "Datasets",
             summary: "List a dataset's schedules",
             schema: "Schedule",
-            cacheTags: ["schedules:{dataset}"]
+            cacheTags: ["schedules:{dataset}", allSchedulesTag]
         ),
         RouteSpec(
             "listSpaceDatasets",
@@ -315,6 +347,29 @@ public enum RouteTable {
             scope: .read,
             tag: "Results",
             summary: "The rows of one query in a report's latest successful run",
+            schema: "Rows"
+        ),
+        RouteSpec(
+            "getRunResults",
+            .get,
+            "/reports/{report}/runs/{run}/results",
+            upstream: "/{workspace}/reports/{report}",
+            shape: .results(.report),
+            scope: .read,
+            tag: "Results",
+            summary: "The rows of every query of one run",
+            details: "The same document as `/reports/{report}/results?run={run}`, from each query run's own content.",
+            schema: "ReportResults"
+        ),
+        RouteSpec(
+            "getQueryRunResults",
+            .get,
+            "/reports/{report}/runs/{run}/query_runs/{query_run}/results",
+            upstream: "/{workspace}/reports/{report}",
+            shape: .results(.queryRun),
+            scope: .read,
+            tag: "Results",
+            summary: "The rows of one query run",
             schema: "Rows"
         ),
     ]

@@ -29,29 +29,30 @@ enum SpecBuilder {
             "summary": route.summary,
             "description": Self.description(route),
             "security": [["bearerKey": [route.scope.rawValue]], [String: Any]()],
-            "parameters": route.parameters.map { Self.reference("parameters", $0) } + Self.queryParameters(route),
+            "parameters": route.parameters.map(Self.pathParameter) + Self.queryParameters(route),
             "responses": Self.responses(route),
         ]
         switch route.body {
         case .none:
             break
-        case .wrapped(_, let fields):
+        case .fields(_, let fields):
             var properties: [String: Any] = [:]
+            var example: [String: Any] = [:]
             for field in fields {
                 switch field.kind {
-                case .string: properties[field.name] = ["type": "string", "description": field.summary]
                 case .token: properties[field.name] = ["$ref": "#/components/schemas/Token", "description": field.summary]
+                default: properties[field.name] = ["type": field.kind.rawValue, "description": field.summary]
+                }
+                if field.required || example.isEmpty {
+                    example[field.name] = (try? JSONDecoder().decode(JSONBody.self, from: Data(field.example.utf8)))?.plain
                 }
             }
+            var schema: [String: Any] = ["type": "object", "additionalProperties": false, "properties": properties]
+            let required = fields.filter(\.required).map(\.name)
+            if required.isEmpty { schema["minProperties"] = 1 } else { schema["required"] = required }
             operation["requestBody"] = [
                 "required": true,
-                "content": [
-                    "application/json": [
-                        "schema": [
-                            "type": "object", "minProperties": 1, "additionalProperties": false, "properties": properties,
-                        ] as [String: Any]
-                    ]
-                ],
+                "content": ["application/json": ["schema": schema, "example": example] as [String: Any]],
             ]
         case .runParameters:
             operation["requestBody"] = [
@@ -62,6 +63,23 @@ enum SpecBuilder {
         return operation
     }
 
+    /// What ``ISO8601Timestamp`` takes, as a pattern.
+    static let timestampPattern =
+        "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+
+    /// A path parameter, described and exemplified from ``RouteTable/pathParameters``.
+    private static func pathParameter(_ name: String) -> [String: Any] {
+        let known = RouteTable.pathParameters[name]
+        return [
+            "name": name,
+            "in": "path",
+            "required": true,
+            "description": known?.summary ?? "A Mode token.",
+            "schema": Self.reference("schemas", "Token"),
+            "example": known?.example ?? "abc123",
+        ]
+    }
+
     private static func description(_ route: RouteSpec) -> String {
         var text = route.details.isEmpty ? "" : route.details + "\n\n"
         let upstream = route.upstreamPath
@@ -69,12 +87,21 @@ enum SpecBuilder {
         case .object where route.method == .get:
             text += "Mode's `GET \(upstream)`, HAL removed and `_embedded` lifted. Served from the cache when fresh."
         case .object:
-            if case .wrapped(let key, _) = route.body {
-                text += "Sends Mode `\(route.method.rawValue) \(upstream)` with `{\"\(key)\": {…}}` holding exactly the fields given."
+            switch route.body {
+            case .fields(let wrap?, _):
+                text += "Sends Mode `\(route.method.rawValue) \(upstream)` with `{\"\(wrap)\": {…}}` holding exactly the fields given."
+            case .fields(nil, _):
+                text += "Sends Mode `\(route.method.rawValue) \(upstream)` with exactly the fields given."
+            default:
+                text +=
+                    "Sends Mode `\(route.method.rawValue) \(upstream)`. A success with no body from Mode is a 204 (202 when Mode accepted it for later)."
             }
             text += " On success, what it changes leaves the cache: \(route.invalidates.map { "`\($0)`" }.joined(separator: ", "))."
+        case .binary:
+            text += "Mode's `GET \(upstream)`."
         case .collection(let itemsKey):
             text += "Mode's `GET \(upstream)` (`_embedded.\(itemsKey)`), every page read and flattened, unless `page` names one."
+            if let fixed = route.fixedQuery { text += " Mode gets `\(fixed)`." }
         case .run where route.method == .get:
             text += "Mode's `GET \(upstream)`. With `wait`, the answer waits for the run to finish; "
             text += "however many clients wait on one run, Mode is polled for it once per interval."
@@ -90,14 +117,32 @@ enum SpecBuilder {
 
     private static func queryParameters(_ route: RouteSpec) -> [Any] {
         let conditional = [Self.reference("parameters", "IfNoneMatch"), Self.reference("parameters", "CacheControlRequest")]
+        let passed: [Any] = route.query.map { field in
+            var schema: [String: Any] = ["type": "string"]
+            switch field.kind {
+            case .timestamp:
+                schema = ["type": "string", "pattern": Self.timestampPattern]
+            case .string:
+                schema["minLength"] = 1
+                schema["maxLength"] = 256
+                schema["pattern"] = "^[^\\x00-\\x1F\\x7F]*$"
+            }
+            var parameter: [String: Any] = [
+                "name": field.name, "in": "query", "required": field.required, "description": field.summary, "schema": schema,
+            ]
+            if field.kind == .timestamp { parameter["example"] = field.name.hasPrefix("end") ? "2024-02-01T00:00:00Z" : "2024-01-01T00:00:00Z" }
+            return parameter
+        }
         switch route.shape {
-        case .object where route.method == .get: return conditional
-        case .object: return []
-        case .collection: return ["filter", "order", "order_by", "page"].map { Self.reference("parameters", $0) } + conditional
+        case .object where route.method == .get: return passed + conditional
+        case .object, .binary: return []
+        case .collection:
+            let list = route.listFilters ? ["filter", "order", "order_by", "page"] : ["page"]
+            return list.map { Self.reference("parameters", $0) } + passed + conditional
         case .run where route.method == .get: return [Self.reference("parameters", "wait")]
         case .run: return [Self.reference("parameters", "wait"), Self.reference("parameters", "IdempotencyKey")]
         case .results(let scope):
-            var names = ["runToken"]
+            var names = route.parameters.contains("run") ? [] : ["runToken"]
             if scope != .report { names.append("format") }
             names.append("IfNoneMatch")
             return names.map { Self.reference("parameters", $0) }
@@ -120,11 +165,24 @@ enum SpecBuilder {
             responses["304"] = Self.reference("responses", "NotModified")
         case .object:
             responses["200"] = Self.answer(
-                "The updated \(route.schema).",
+                route.method == .delete ? "What was deleted, when Mode says." : "The \(route.schema), as Mode now has it.",
                 headers: Self.headers(["ETag", "XRequestID"]),
                 content: ["application/json": ["schema": schema]]
             )
+            if route.body == .none {
+                responses["204"] = ["description": "Done; Mode said nothing more.", "headers": Self.headers(["XRequestID"])]
+                responses["202"] = ["description": "Mode accepted it, to be done later.", "headers": Self.headers(["XRequestID"])]
+            }
             responses["413"] = Self.reference("responses", "TooLarge")
+        case .binary:
+            responses["200"] = [
+                "description": "The file, with Mode's content type.",
+                "headers": Self.headers(["XRequestID"]),
+                "content": [
+                    "application/pdf": ["schema": ["type": "string", "format": "binary"]],
+                    "application/octet-stream": ["schema": ["type": "string", "format": "binary"]],
+                ],
+            ]
         case .collection:
             let list: [String: Any] = [
                 "type": "object",

@@ -17,8 +17,15 @@ public struct SpecDocument: Sendable {
         public var description: String
     }
 
-    /// Builds the document from the module's companion file and the route table.
+    /// The document from the module's companion file and the route table; built once per
+    /// process, since both are fixed when the binary is.
     public static func load() throws -> SpecDocument {
+        try Self.built.get()
+    }
+
+    private static let built: Result<SpecDocument, any Error> = Result { try Self.build() }
+
+    private static func build() throws -> SpecDocument {
         guard let url = Bundle.module.url(forResource: "openapi-base", withExtension: "yaml") else {
             throw LoadError(description: "openapi-base.yaml is missing from the gateway's resources")
         }

@@ -115,6 +115,7 @@ struct ReportsAndRunsEndToEndTests {
             #expect(json.status == 200 && json.body == rows.json)
             #expect(json.headers["Content-Type"].first == "application/json")
             #expect(json.headers["X-Mode-Run"].first == "run10000")
+            #expect(json.headers["Vary"].first == "Accept")
             let csv = try await harness.get("/datasets/ds0001/results", headers: [("Accept", "text/csv")])
             #expect(csv.status == 200 && csv.body == rows.csv)
             #expect(csv.headers["Content-Type"].first == "text/csv; charset=utf-8")

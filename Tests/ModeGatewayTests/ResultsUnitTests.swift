@@ -46,6 +46,12 @@ struct ResultsUnitTests {
             #expect(String(decoding: try Self.run(bytes, format: .ndjson, splits: splits), as: UTF8.self) == expected)
         }
         #expect(try Self.run(Array("[]".utf8), format: .ndjson, splits: [1]).isEmpty)
+        // Pretty-printed rows still come out one per line.
+        let pretty = Array("[\n  {\n    \"a\": 1,\n    \"b\": [ 2, 3 ],\n    \"s\": \"x y\"\n  },\n  { }\n]\n".utf8)
+        for offset in 0...pretty.count {
+            let output = String(decoding: try Self.run(pretty, format: .ndjson, splits: [offset]), as: UTF8.self)
+            #expect(output == "{\"a\":1,\"b\":[2,3],\"s\":\"x y\"}\n{}\n", "split at \(offset)")
+        }
     }
 
     @Test("NDJSON refuses what is not one JSON array, without crashing")

@@ -43,10 +43,17 @@ final class ManualClock: Sendable {
     }
 }
 
-/// Waits (in real time, briefly) until `condition` holds; for handing work between tasks.
-func eventually(_ condition: () -> Bool, limit: Duration = .seconds(5)) async throws {
+/// Waits (in real time, briefly) until `condition` holds; for handing work between tasks. The
+/// test fails if it never does.
+func eventually(_ condition: () -> Bool, limit: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation) async throws {
     let started = ContinuousClock.now
-    while !condition(), ContinuousClock.now - started < limit { try await Task.sleep(for: .milliseconds(2)) }
+    while !condition() {
+        guard ContinuousClock.now - started < limit else {
+            Issue.record("a condition never held", sourceLocation: sourceLocation)
+            return
+        }
+        try await Task.sleep(for: .milliseconds(2))
+    }
 }
 
 @Suite("Shared run polling and idempotency keys, on an injected clock")
@@ -83,19 +90,18 @@ struct RunsUnitTests {
         }
         // The first poll happens at once; then one per interval: 1 s, 1.5 s, 2.25 s …
         try await eventually { run.polls == 1 }
-        for _ in 0..<3 {
-            try await eventually { clock.sleepers >= 100 }
+        for round in 0..<3 {
+            // A hundred waiters' timers, and the poller between polls.
+            try await eventually { clock.sleepers == 101 }
             clock.advance(by: .seconds(3))
-            try await Task.sleep(for: .milliseconds(20))
+            try await eventually { run.polls == round + 2 }
         }
         let pollsWhileRunning = run.polls
         #expect(pollsWhileRunning <= 4, "polls \(pollsWhileRunning)")
         #expect(invalidated.withLock { $0.isEmpty })
         run.set("succeeded")
-        for _ in 0..<3 {
-            clock.advance(by: .seconds(5))
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await eventually { clock.sleepers == 101 }
+        clock.advance(by: .seconds(5))
         for waiter in waiters {
             let outcome = try await waiter.value
             #expect(outcome.snapshot.run.state == "succeeded")
@@ -113,7 +119,7 @@ struct RunsUnitTests {
         let run = FakeRun()
         let tracker = RunTracker(settings: .init(), time: clock.time, sleeper: clock.sleeper, fetch: { _ in run.body() }, onFinish: { _ in })
         let waiter = Task { try await tracker.wait(path: "/p", for: .seconds(2), invalidates: []) }
-        try await eventually { run.polls == 1 && clock.sleepers >= 2 }
+        try await eventually { run.polls == 1 && clock.sleepers == 2 }
         clock.advance(by: .seconds(2))
         let outcome = try await waiter.value
         #expect(outcome.snapshot.run.state == "enqueued")
@@ -210,6 +216,37 @@ struct RunsUnitTests {
         }
         #expect(calls.count == 1)
         #expect(results.filter { !$0 }.count == 1 && results.filter { $0 }.count == 19)
+    }
+
+    @Test("Run watches and idempotency records stay within their bounds")
+    func bounds() async throws {
+        let clock = ManualClock()
+        let run = FakeRun()
+        run.set("succeeded")
+        let tracker = RunTracker(
+            settings: .init(maxWatches: 10),
+            time: clock.time,
+            sleeper: clock.sleeper,
+            fetch: { _ in run.body() },
+            onFinish: { _ in }
+        )
+        for index in 0..<50 {
+            tracker.seed(path: "/w/reports/x/runs/r\(index)", body: run.body(), run: try #require(RunDocument(run.body())), invalidates: [])
+            _ = try await tracker.wait(path: "/w/reports/y/runs/r\(index)", for: .zero, invalidates: [])
+        }
+        #expect(tracker.watchCount <= 11)
+
+        let store = IdempotencyStore(ttl: .seconds(60), maxRecords: 3, time: clock.time)
+        let calls = Counter()
+        let operation: @Sendable () async -> IdempotencyStore.Outcome = {
+            calls.increment()
+            return .success(IdempotencyStore.Answer(status: .accepted, location: nil, body: ByteBuffer()))
+        }
+        for index in 0..<10 { _ = try await store.perform(client: "c", key: "k\(index)", fingerprint: [1], operation: operation) }
+        #expect(calls.count == 10)
+        // The newest keys are kept; the oldest made room for them.
+        #expect(try await store.perform(client: "c", key: "k9", fingerprint: [1], operation: operation).replayed)
+        #expect(try await !store.perform(client: "c", key: "k0", fingerprint: [1], operation: operation).replayed)
     }
 
     @Test("Idempotency keys are 1 to 255 printable ASCII characters")

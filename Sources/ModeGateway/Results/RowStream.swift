@@ -117,6 +117,11 @@ struct NDJSONSplitter {
                         }
                         continue
                     }
+                    if depth > 0, Self.isSpace(byte) {
+                        // Whitespace between tokens would break the element over lines: leave it out.
+                        flush(upTo: index)
+                        continue
+                    }
                     if depth == 0, byte == UInt8(ascii: ",") || byte == UInt8(ascii: "]") || Self.isSpace(byte) {
                         // The end of a scalar element; the delimiter is not part of it.
                         flush(upTo: index)

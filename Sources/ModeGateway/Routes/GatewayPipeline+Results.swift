@@ -76,6 +76,8 @@ extension GatewayPipeline {
             .contentType: format.contentType,
             .eTag: etag,
             .xModeRun: runToken,
+            // The format may come from Accept: caches must key on it.
+            .vary: "Accept",
             // A named run's rows never change; "the latest" may move on with the next run.
             .cacheControl: pinned != nil
                 ? "private, max-age=\(CacheHeaders.wholeSeconds(self.results.cacheTTL)), immutable" : "private, no-cache",
@@ -112,11 +114,14 @@ extension GatewayPipeline {
             }
             segments.append(.literal(ByteBuffer(string: chosen.isEmpty ? prefix + "]}" : "]}")))
         }
+        // One request at a time copies a key's rows for the cache; the others only pass them on.
+        let ticket = self.resultsPolicy.isEnabled ? self.resultFills.begin(key) : nil
+        let filling = ticket != nil
         let pump = RowPump(
             segments: segments,
             format: format,
             limit: self.results.maxBytes,
-            storeLimit: self.results.cacheMaxEntryBytes,
+            storeLimit: filling ? self.results.cacheMaxEntryBytes : 0,
             open: { path throws(GatewayError) in try await self.openRows(path: path, context: context) }
         )
         // Read the start (small results whole) before answering, so that failures are problems.
@@ -130,7 +135,7 @@ extension GatewayPipeline {
             first.writeBuffer(&chunk)
         }
         if ended {
-            if let rows = pump.collected { self.resultsCache.store(key, response: CachedResponse(body: rows)) }
+            if let rows = pump.collected, filling { self.resultsCache.store(key, response: CachedResponse(body: rows)) }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: first))
         }
         let logger = context.logger
@@ -140,10 +145,12 @@ extension GatewayPipeline {
             status: .ok,
             headers: headers,
             body: ResponseBody { writer in
+                // Held until the answer is written (or dropped), so the fill ends with it.
+                _ = ticket
                 do {
                     try await writer.write(start)
                     while let chunk = try await pump.next() { try await writer.write(chunk) }
-                    if let rows = pump.collected { self.resultsCache.store(key, response: CachedResponse(body: rows)) }
+                    if let rows = pump.collected, filling { self.resultsCache.store(key, response: CachedResponse(body: rows)) }
                     try await writer.finish(nil)
                 } catch {
                     // The head is sent: the only way left to say so is to end the answer short.
@@ -292,7 +299,7 @@ final class RowPump: @unchecked Sendable {
     private var current: (iterator: HTTPClientResponse.Body.AsyncIterator, rows: RowStream)?
     private(set) var bytesOut = 0
     /// Everything passed on so far, while it fits the cache; nil once it does not.
-    private(set) var collected: ByteBuffer? = ByteBuffer()
+    private(set) var collected: ByteBuffer?
 
     init(segments: [Segment], format: ResultFormat, limit: Int, storeLimit: Int, open: @escaping Open) {
         self.segments = segments[...]
@@ -300,6 +307,7 @@ final class RowPump: @unchecked Sendable {
         self.limit = limit
         self.storeLimit = storeLimit
         self.open = open
+        self.collected = storeLimit > 0 ? ByteBuffer() : nil
     }
 
     /// The next bytes for the client; nil at the end.

@@ -69,8 +69,15 @@ extension GatewayPipeline {
         guard let run = RunDocument(answer.body) else { throw GatewayError.internalError(detail: "stored run answer unreadable") }
         var response: Response
         if wait > .zero {
-            let outcome = try await self.runs.wait(path: path + "/" + run.token, for: wait, invalidates: invalidates)
-            response = Self.runResponse(outcome.snapshot.body, run: outcome.snapshot.run, retryAfter: outcome.retryAfter)
+            do {
+                let outcome = try await self.runs.wait(path: path + "/" + run.token, for: wait, invalidates: invalidates)
+                response = Self.runResponse(outcome.snapshot.body, run: outcome.snapshot.run, retryAfter: outcome.retryAfter)
+            } catch {
+                // The run has started: whatever went wrong while waiting, the client must learn
+                // its token and Location, or a retry would start a second run.
+                context.logger.warning("Waiting for a started run failed", metadata: ["request_id": "\(context.requestID)", "error": "\(error)"])
+                response = Self.runResponse(answer.body, run: run, retryAfter: self.runs.initialInterval, status: answer.status)
+            }
         } else {
             response = Self.runResponse(answer.body, run: run, retryAfter: self.runs.initialInterval, status: answer.status)
         }

@@ -24,6 +24,8 @@ struct GatewayPipeline: Sendable {
     /// Rows of finished runs, and what leads to them.
     let results: ResultsSettings
     let resultsCache: ResponseCache
+    /// Which rows are being copied into the results cache.
+    let resultFills = ResultFills()
     /// `GET /reports/{report}`, whose cached entry names a report's latest successful run.
     let reportRoute: CompiledRoute
 

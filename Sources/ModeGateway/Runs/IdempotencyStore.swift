@@ -27,10 +27,15 @@ final class IdempotencyStore: Sendable {
         var task: Task<Outcome, Never>
         /// Set once the answer is in; the record is dropped after it.
         var expiresAt: Duration?
+        /// Its place in the order of arrival.
+        var sequence: UInt64
     }
 
     private struct State {
         var records: [String: Record] = [:]
+        /// Keys in the order they came, oldest first: expired and surplus records go from the front.
+        var arrivals = CircularBuffer<(id: String, sequence: UInt64)>()
+        var nextSequence: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -68,18 +73,34 @@ final class IdempotencyStore: Sendable {
                 guard record.fingerprint == fingerprint else { throw .idempotencyKeyReused }
                 return (record.task, true)
             }
-            if state.records.count >= self.maxRecords {
-                state.records = state.records.filter { $0.value.expiresAt.map { now < $0 } ?? true }
-            }
+            self.trim(&state, now: now)
             let task = Task<Outcome, Never> {
                 let outcome = await operation()
                 self.settle(id: id, outcome: outcome)
                 return outcome
             }
-            state.records[id] = Record(fingerprint: fingerprint, task: task)
+            state.nextSequence += 1
+            state.records[id] = Record(fingerprint: fingerprint, task: task, sequence: state.nextSequence)
+            state.arrivals.append((id, state.nextSequence))
             return (task, false)
         }
         return (try await task.value.get(), replayed)
+    }
+
+    /// Drops expired records from the front, and the oldest settled ones past the cap. Each
+    /// arrival is looked at once, so the cost is spread over the requests that add records.
+    private func trim(_ state: inout State, now: Duration) {
+        while let oldest = state.arrivals.first {
+            guard let record = state.records[oldest.id], record.sequence == oldest.sequence else {
+                state.arrivals.removeFirst()  // already gone, or replaced by a newer record
+                continue
+            }
+            let expired = record.expiresAt.map { now >= $0 } ?? false
+            let surplus = state.records.count >= self.maxRecords && record.expiresAt != nil
+            guard expired || surplus else { break }
+            state.arrivals.removeFirst()
+            state.records[oldest.id] = nil
+        }
     }
 
     /// Keeps a finished answer for the TTL, or forgets one that Mode provably never saw.

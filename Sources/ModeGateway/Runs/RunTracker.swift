@@ -39,10 +39,16 @@ final class RunTracker: Sendable {
         /// Bumped by every poll, whatever it found.
         var generation: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Waiters whose time ran out (or who went away) before they could register.
+        var released: Set<UInt64> = []
+        /// Waits under way, registered or not: a watch with any is never forgotten.
+        var activeWaits = 0
         var polling = false
         var interval: Duration
         /// What to invalidate when this run is seen to finish.
         var invalidates: [String] = []
+
+        var isIdle: Bool { self.activeWaits == 0 && !self.polling && self.waiters.isEmpty }
     }
 
     private struct State {
@@ -72,10 +78,14 @@ final class RunTracker: Sendable {
     /// How many polls of Mode the tracker has made; for tests and metrics.
     var polls: Int { self.state.withLock { $0.polls } }
 
+    /// How many runs it remembers; for tests.
+    var watchCount: Int { self.state.withLock { $0.watches.count } }
+
     /// Records a run document the gateway already has (the answer to a run POST).
     func seed(path: String, body: ByteBuffer, run: RunDocument, invalidates: [String]) {
         let now = self.time.now()
         self.state.withLock { state in
+            if state.watches[path] == nil { self.forgetIdle(&state) }
             var watch = state.watches[path] ?? Watch(interval: self.settings.initialInterval)
             watch.snapshot = Snapshot(body: body, run: run, observedAt: now)
             watch.invalidates = invalidates
@@ -88,61 +98,87 @@ final class RunTracker: Sendable {
     /// or `wait` passes, whichever is first.
     func wait(path: String, for wait: Duration, invalidates: [String]) async throws(GatewayError) -> Outcome {
         let deadline = self.time.now() + (wait == .zero ? self.settings.lookupTimeout : wait)
-        let id = self.state.withLock { state -> UInt64 in
+        let (id, startGeneration) = self.state.withLock { state -> (UInt64, UInt64) in
             state.nextID += 1
             if state.watches[path] == nil {
                 self.forgetIdle(&state)
                 state.watches[path] = Watch(interval: self.settings.initialInterval)
             }
+            state.watches[path]?.activeWaits += 1
             if state.watches[path]?.invalidates.isEmpty == true { state.watches[path]?.invalidates = invalidates }
-            return state.nextID
+            return (state.nextID, state.watches[path]?.generation ?? 0)
         }
-        let startGeneration = self.state.withLock { $0.watches[path]?.generation ?? 0 }
+        defer {
+            self.state.withLock { state in
+                state.watches[path]?.activeWaits -= 1
+                state.watches[path]?.released.remove(id)
+            }
+        }
         let timer = Task {
             try? await self.sleeper.sleep(max(.zero, deadline - self.time.now()))
+            guard !Task.isCancelled else { return }
             self.release(path: path, id: id)
         }
         defer { timer.cancel() }
         while true {
-            let verdict = self.state.withLock { state -> Result<Outcome, GatewayError>? in
-                guard let watch = state.watches[path] else { return .failure(.internalError(detail: "run watch vanished")) }
-                let now = self.time.now()
-                let fresh = watch.snapshot.map { now - $0.observedAt < self.settings.initialInterval } ?? false
-                if let snapshot = watch.snapshot {
-                    let done =
-                        snapshot.run.isFinished || now >= deadline
-                        || (wait == .zero && (fresh || watch.generation > startGeneration))
-                    if done { return .success(Outcome(snapshot: snapshot, retryAfter: watch.interval)) }
-                }
-                if let error = watch.error, watch.generation > startGeneration, wait == .zero || !error.isTransient || now >= deadline {
-                    return .failure(error)
-                }
-                if now >= deadline, watch.generation > startGeneration || wait > .zero {
-                    return .failure(watch.error ?? .gatewayTimeout(detail: "Mode did not answer about the run in time."))
-                }
-                return nil
-            }
-            if let verdict { return try verdict.get() }
-            if Task.isCancelled { throw .gatewayTimeout(detail: "The request was cancelled while waiting for the run.") }
+            // Decide and register under one lock, so no poll, timer or cancellation slips between.
+            var verdict: Result<Outcome, GatewayError>?
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let startPoller = self.state.withLock { state -> Bool in
-                        state.watches[path]?.waiters[id] = continuation
-                        guard state.watches[path]?.polling == false else { return false }
-                        state.watches[path]?.polling = true
-                        return true
+                    let (decided, startPoller) = self.state.withLock { state -> (Bool, Bool) in
+                        guard var watch = state.watches[path] else {
+                            verdict = .failure(.internalError(detail: "run watch vanished"))
+                            return (true, false)
+                        }
+                        let released = watch.released.remove(id) != nil || Task.isCancelled
+                        verdict = self.verdict(watch, wait: wait, deadline: released ? .zero : deadline, startGeneration: startGeneration)
+                        if verdict != nil {
+                            state.watches[path] = watch
+                            return (true, false)
+                        }
+                        watch.waiters[id] = continuation
+                        let startPoller = !watch.polling
+                        watch.polling = true
+                        state.watches[path] = watch
+                        return (false, startPoller)
                     }
+                    if decided { continuation.resume() }
                     if startPoller { Task { await self.poll(path: path) } }
                 }
             } onCancel: {
                 self.release(path: path, id: id)
             }
+            if let verdict { return try verdict.get() }
         }
     }
 
-    /// Wakes one waiter (its time is up, or it went away).
+    /// What a waiter gets now, or nil to keep waiting.
+    private func verdict(_ watch: Watch, wait: Duration, deadline: Duration, startGeneration: UInt64) -> Result<Outcome, GatewayError>? {
+        let now = self.time.now()
+        let updated = watch.generation > startGeneration
+        if let snapshot = watch.snapshot {
+            let fresh = now - snapshot.observedAt < self.settings.initialInterval
+            if snapshot.run.isFinished || now >= deadline || (wait == .zero && (fresh || updated)) {
+                return .success(Outcome(snapshot: snapshot, retryAfter: watch.interval))
+            }
+        }
+        if let error = watch.error, updated, wait == .zero || !error.isTransient || now >= deadline {
+            return .failure(error)
+        }
+        if now >= deadline {
+            return .failure(watch.error ?? .gatewayTimeout(detail: "Mode did not answer about the run in time."))
+        }
+        return nil
+    }
+
+    /// Wakes one waiter (its time is up, or it went away); if it has not registered yet, it will
+    /// see that it was released when it tries.
     private func release(path: String, id: UInt64) {
-        let continuation = self.state.withLock { $0.watches[path]?.waiters.removeValue(forKey: id) }
+        let continuation = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let continuation = state.watches[path]?.waiters.removeValue(forKey: id) { return continuation }
+            state.watches[path]?.released.insert(id)
+            return nil
+        }
         continuation?.resume()
     }
 
@@ -209,7 +245,7 @@ final class RunTracker: Sendable {
     /// Forgets runs nobody waits on, once there are too many.
     private func forgetIdle(_ state: inout State) {
         guard state.watches.count >= self.settings.maxWatches else { return }
-        state.watches = state.watches.filter { !$0.value.waiters.isEmpty || $0.value.polling }
+        state.watches = state.watches.filter { !$0.value.isIdle }
     }
 }
 

@@ -74,7 +74,12 @@ extension ModeSimulator {
             }
         }
         api.post("{workspace}/reports/purge") { request, context in
-            try await self.serve(request, context) { _ in .empty(.accepted) }
+            try await self.serve(request, context) { _ in
+                guard let time = request.uri.queryParameters["time"], SimTime.parse(String(time) + "T00:00:00Z") != nil else {
+                    return SimFailure(status: .badRequest, message: "time is required (YYYY-MM-DD)").answer
+                }
+                return .empty(.accepted)
+            }
         }
         api.delete("{workspace}/reports/schedules/v1/bulk_delete") { request, context in
             try await self.serve(request, context) { _ in .empty(.ok) }

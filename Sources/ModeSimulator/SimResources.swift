@@ -331,7 +331,8 @@ extension ModeSimulator {
 
     private func render(_ item: SimResourceStore.Item, kind: SimResourceKind, collectionPath: String) -> JSONValue {
         let itemPath = collectionPath + "/" + item.token
-        var members: [(String, JSONValue)] = [("token", .string(item.token))] + item.fields
+        // Mode never shows a data source's password back.
+        var members: [(String, JSONValue)] = [("token", .string(item.token))] + item.fields.filter { $0.0 != "password" }
         members.append(("created_at", .string(SimTime.iso8601(1_700_000_000))))
         var links: [(String, JSONValue)] = [("self", self.renderer.link(kind.item == nil ? collectionPath : itemPath))]
         links.append(("web", self.renderer.link("https://app.mode.com" + itemPath.dropFirst(4))))

@@ -47,7 +47,11 @@ struct RouteTableEndToEndTests {
     /// The query a route needs to answer at all.
     static func exampleQuery(_ route: RouteSpec) -> String {
         let required = route.query.filter(\.required).map { field in
-            "\(field.name)=\(field.name.hasPrefix("end") ? "2024-02-01T00:00:00Z" : "2024-01-01T00:00:00Z")"
+            let end = field.name.hasPrefix("end")
+            switch field.kind {
+            case .date: return "\(field.name)=\(end ? "2024-02-01" : "2024-01-01")"
+            default: return "\(field.name)=\(end ? "2024-02-01T00:00:00Z" : "2024-01-01T00:00:00Z")"
+            }
         }
         return required.isEmpty ? "" : "?" + required.joined(separator: "&")
     }
@@ -151,6 +155,59 @@ struct RouteTableEndToEndTests {
         }
     }
 
+    @Test(
+        "Bodies reach Mode as its spec shapes them",
+        arguments: [
+            ("createInvite", #"{"email":"a@example.com","message":"Hi"}"#, #"{"invite":{"invitee":{"email":"a@example.com"},"message":"Hi"}}"#),
+            ("updateReport", #"{"space_token":"sp-growth","name":"N"}"#, #"{"report":{"name":"N","space_token":"sp-growth"}}"#),
+            ("createReportSchedule", #"{"timeout":60,"cron":{"freq":"daily","hour":7}}"#, #"{"cron":{"freq":"daily","hour":7},"timeout":60}"#),
+            ("createReportQuery", #"{"raw_query":"SELECT 1","data_source_id":2}"#, #"{"query":{"raw_query":"SELECT 1","data_source_id":2}}"#),
+            ("createReportSubscription", #"{"report_links":true,"csv_attachments":false}"#, #"{"csv_attachments":false,"report_links":true}"#),
+            ("updateSpace", #"{"name":"Finance"}"#, #"{"space":{"name":"Finance"}}"#),
+            ("createGroupMembership", #"{"member_token":"u1"}"#, #"{"membership":{"member_token":"u1"}}"#),
+        ]
+    )
+    func literalBodies(_ operation: String, _ body: String, _ expected: String) async throws {
+        let route = try #require(RouteTable.modeRoutes.first { $0.operationID == operation })
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
+            let reply = try await harness.send(Self.method(route), Self.flatPath(route), body: body)
+            #expect((200..<300).contains(reply.status), "\(reply.body)")
+            #expect(harness.control.requests.first { $0.method == route.method.rawValue }?.body == expected)
+        }
+    }
+
+    @Test("A write drops every cached read of what it changes: the item, its collection's list, and for a delete all below it")
+    func invalidationsCoverTheResource() {
+        /// A template with its parameters unnamed, so `/reports/{report}` and `/reports/{dataset}` compare equal.
+        func shape(_ template: String) -> String {
+            template.split(separator: "/").map { $0.first == "{" ? "{}" : String($0) }.joined(separator: "/")
+        }
+        func family(_ tag: String) -> Substring { tag.prefix { $0 != "{" } }
+        for write in RouteTable.modeRoutes where write.method != .get && write.shape == .object {
+            var item = shape(write.upstreamPath)
+            // Actions below an item (archive, purge, clone) change the item.
+            for action in ["/archive", "/unarchive", "/purge", "/schema_updates"] where item.hasSuffix(action) {
+                item = String(item.dropLast(action.count))
+            }
+            let isItem = item.hasSuffix("/{}")
+            let collection = isItem ? String(item.dropLast(3)) : item
+            let affected = RouteTable.modeRoutes.filter { read in
+                guard read.isCachedRead else { return false }
+                let path = shape(read.upstreamPath)
+                if path == collection || (isItem && path == item) { return true }
+                // Deleting something makes everything below it wrong too.
+                return write.method == .delete && isItem && path.hasPrefix(item + "/")
+            }
+            let dropped = Set(write.invalidates.map(family))
+            for read in affected {
+                #expect(
+                    !dropped.isDisjoint(with: read.cacheTags.map(family)),
+                    "\(write.operationID) leaves \(read.operationID) cached (it drops \(write.invalidates.joined(separator: ", ")))"
+                )
+            }
+        }
+    }
+
     @Test("Every tag a write invalidates is carried by some cached read")
     func invalidationsNameRealTags() {
         // Compared by family (`report:` of `report:{report}` and `report:{dataset}`): a tag names one thing whatever its parameter is called.
@@ -176,7 +233,7 @@ struct RouteTableEndToEndTests {
                 _ = try await harness.get(path)
                 if try await harness.get(path).headers["X-Cache"].first == "HIT" { primed.append(path) }
             }
-            let reply = try await harness.send(Self.method(write), Self.flatPath(write), body: Self.exampleBody(write))
+            let reply = try await harness.send(Self.method(write), Self.flatPath(write) + Self.exampleQuery(write), body: Self.exampleBody(write))
             #expect((200..<300).contains(reply.status), "\(write.operationID): \(reply.body)")
             for path in primed {
                 #expect(try await harness.get(path).headers["X-Cache"].first != "HIT", "\(write.operationID) left \(path) cached")

@@ -47,7 +47,9 @@ extension GatewayPipeline {
             runToken = try await self.latestSuccessfulRun(reportPath: reportPath, report: reportToken, context: context)
         }
         let runPath = reportPath + "/runs/" + runToken
-        let run = try await self.finishedRun(runPath: runPath, runToken: runToken, context: context)
+        // What a purge drops: the table names it for the rows and the query runs alike.
+        let tags = compiled.cacheTags.map { $0.render(tokens) }
+        let run = try await self.finishedRun(runPath: runPath, runToken: runToken, tags: tags, context: context)
 
         let chosen: [FinishedRun.QueryRun]
         switch scope {
@@ -135,7 +137,7 @@ extension GatewayPipeline {
             first.writeBuffer(&chunk)
         }
         if ended {
-            if let rows = pump.collected, filling { self.resultsCache.store(key, response: CachedResponse(body: rows)) }
+            if let rows = pump.collected, filling { self.resultsCache.store(key, response: CachedResponse(body: rows), tags: tags) }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: first))
         }
         let logger = context.logger
@@ -150,7 +152,7 @@ extension GatewayPipeline {
                 do {
                     try await writer.write(start)
                     while let chunk = try await pump.next() { try await writer.write(chunk) }
-                    if let rows = pump.collected, filling { self.resultsCache.store(key, response: CachedResponse(body: rows)) }
+                    if let rows = pump.collected, filling { self.resultsCache.store(key, response: CachedResponse(body: rows), tags: tags) }
                     try await writer.finish(nil)
                 } catch {
                     // The head is sent: the only way left to say so is to end the answer short.
@@ -186,9 +188,11 @@ extension GatewayPipeline {
     }
 
     /// A finished, successful run's query runs (cached by run), or why its rows cannot be had.
-    private func finishedRun(runPath: String, runToken: String, context: GatewayRequestContext) async throws(GatewayError) -> FinishedRun {
+    private func finishedRun(runPath: String, runToken: String, tags: [String], context: GatewayRequestContext) async throws(GatewayError)
+        -> FinishedRun
+    {
         let lookup = try await self.resultsCache.fetch(
-            ResponseCache.Placement(path: runPath + "/query_runs", query: "", tags: []),
+            ResponseCache.Placement(path: runPath + "/query_runs", query: "", tags: tags),
             policy: self.resultsPolicy
         ) { () throws(GatewayError) in
             let deadline = self.time.now() + self.timeout

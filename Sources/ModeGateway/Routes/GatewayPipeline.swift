@@ -43,12 +43,18 @@ struct GatewayPipeline: Sendable {
             let lookup = try await self.cachedRead(compiled, path: path, query: query, tokens: tokens, request: request, context: context)
             return CacheHeaders.response(for: lookup, request: request)
         case .object:
-            // A write: straight to Mode; on success, what it makes wrong leaves the cache.
-            _ = try QueryParameters(request.uri.query, allowed: [])
+            // A write: straight to Mode; on success, what it makes wrong leaves the caches.
+            let query = try ReadQuery(route: route, raw: request.uri.query)
             let body = try await RequestBody.upstreamBody(for: route.body, from: request)
             let deadline = self.time.now() + self.timeout
-            let upstream = try await self.call(UpstreamRequest(method: route.method, path: path, body: body), deadline: deadline, context: context)
-            self.cache.invalidate(tags: compiled.invalidates.map { $0.render(tokens) })
+            let upstream = try await self.call(
+                UpstreamRequest(method: route.method, path: path, query: query.upstream(page: nil), body: body),
+                deadline: deadline,
+                context: context
+            )
+            let dropped = compiled.invalidates.map { $0.render(tokens) }
+            self.cache.invalidate(tags: dropped)
+            self.resultsCache.invalidate(tags: dropped)
             // Mode answers some writes (deletes, purges) with no body at all.
             guard upstream.body.readableBytes > 0 else {
                 return Response(status: upstream.status.code == 202 ? .accepted : .noContent, headers: [.cacheControl: "no-store"])
@@ -189,10 +195,11 @@ struct GatewayPipeline: Sendable {
             if let value = upstream.headers[name] { headers[name] = value }
         }
         let limit = self.results.maxBytes
+        let length = upstream.headers[.contentLength].flatMap { Int($0) }.flatMap { $0 <= limit ? $0 : nil }
         return Response(
             status: .ok,
             headers: headers,
-            body: ResponseBody { writer in
+            body: ResponseBody(contentLength: length) { writer in
                 var sent = 0
                 for try await chunk in stream {
                     sent += chunk.readableBytes

@@ -29,6 +29,16 @@ struct ReadQuery: Sendable {
                 guard ISO8601Timestamp(value) != nil else {
                     throw .invalidQuery(parameter: field.name, reason: "must be an ISO 8601 date and time, such as 2024-01-01T00:00:00Z.")
                 }
+            case .date:
+                guard ISO8601Timestamp(value + "T00:00:00Z") != nil, value.utf8.count == 10 else {
+                    throw .invalidQuery(parameter: field.name, reason: "must be a date, such as 2024-01-31.")
+                }
+            case .boolean:
+                guard value == "true" || value == "false" else { throw .invalidQuery(parameter: field.name, reason: "must be true or false.") }
+            case .token:
+                guard Token.isValid(value) else {
+                    throw .invalidQuery(parameter: field.name, reason: "must be a Mode token: 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'.")
+                }
             case .string:
                 guard (1...256).contains(value.unicodeScalars.count), value.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
                     throw .invalidQuery(parameter: field.name, reason: "must be 1 to 256 printable characters.")

@@ -89,8 +89,14 @@ public struct RouteSpec: Sendable {
         public enum Kind: String, Sendable, Equatable {
             /// Printable text, at most 256 characters.
             case string
+            /// A Mode token.
+            case token
             /// An ISO 8601 date and time.
             case timestamp
+            /// A calendar date, `YYYY-MM-DD`.
+            case date
+            /// `true` or `false`.
+            case boolean
         }
 
         public var name: String

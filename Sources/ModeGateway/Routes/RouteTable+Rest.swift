@@ -2,8 +2,8 @@ import HTTPTypes
 
 /// The rest of Mode's API: one entry per operation of its published spec, each a flat path
 /// without the workspace. Reads need `read`; writes to reports, datasets, queries, schedules,
-/// filters, field descriptions and subscriptions need `write`; writes to collections,
-/// memberships, groups, invites and data sources, purges, and the audit log need `admin`.
+/// filters, field descriptions, subscriptions and definitions need `write`; writes to
+/// collections, memberships, groups, invites and data sources, and the audit log, need `admin`.
 extension RouteTable {
     /// A cached read of one object, or of a whole list when `list` names its `_embedded` key. The
     /// Mode path is the flat one under the workspace unless `upstream` says otherwise.
@@ -47,6 +47,7 @@ extension RouteTable {
         _ path: String,
         upstream: String? = nil,
         body: RouteSpec.Body = .none,
+        query: [RouteSpec.QueryField] = [],
         tag: String,
         _ summary: String,
         schema: String = "Resource",
@@ -66,7 +67,8 @@ extension RouteTable {
             summary: summary,
             details: details,
             schema: schema,
-            invalidates: invalidates
+            invalidates: invalidates,
+            query: query
         )
     }
 
@@ -74,6 +76,10 @@ extension RouteTable {
     static let reportAndLists = ["report:{report}", "dataset:{report}", reportListsTag, datasetListsTag]
     /// Carried by every cached schedule, so a bulk delete can drop them all.
     static let allSchedulesTag = "report-schedules"
+    /// Carried by every cached subscription, for the same reason.
+    static let allSubscriptionsTag = "subscriptions"
+    /// Carried by the rows of runs (and their query runs) in the results cache: purges drop them.
+    static let rowsTag = "rows"
 
     static let queryRoutes: [RouteSpec] = {
         let query: RouteSpec.Body = .fields(
@@ -239,7 +245,7 @@ extension RouteTable {
             ]
         )
         let schedules = ["report-schedules:{report}", allSchedulesTag]
-        let changed = ["report-schedules:{report}", "report:{report}", "dataset:{report}", "schedules:{report}"]
+        let changed = ["report-schedules:{report}", "report:{report}", "dataset:{report}", "schedules:{report}", "subscriptions:{report}"]
         return [
             read(
                 "listReportSchedules",
@@ -284,10 +290,14 @@ extension RouteTable {
                 .delete,
                 "/reports/schedules/bulk_delete",
                 upstream: "/{workspace}/reports/schedules/v1/bulk_delete",
+                query: [
+                    .init("report", .token, "The report whose schedules to delete (the published spec names it without placing it)."),
+                    .init("schedule", .token, "One schedule to delete."),
+                ],
                 tag: "Schedules",
                 "Delete schedules in bulk",
-                scope: .admin,
-                invalidates: [allSchedulesTag, reportListsTag, datasetListsTag]
+                scope: .write,
+                invalidates: [allSchedulesTag, allSubscriptionsTag, reportListsTag, datasetListsTag]
             ),
             read(
                 "listScheduleSubscriptions",
@@ -295,7 +305,7 @@ extension RouteTable {
                 list: "report_subscriptions",
                 tag: "Schedules",
                 "List a schedule's subscriptions",
-                cache: schedules + ["subscriptions:{report}"]
+                cache: schedules + ["subscriptions:{report}", allSubscriptionsTag]
             ),
             read(
                 "listReportSubscriptions",
@@ -394,7 +404,7 @@ extension RouteTable {
                 tag: "Collections",
                 "Delete a collection",
                 scope: .admin,
-                invalidates: spaces + [datasetListsTag, reportListsTag]
+                invalidates: spaces + ["space-members:{space}", datasetListsTag, reportListsTag]
             ),
             read(
                 "listSpaceMemberships",
@@ -463,7 +473,7 @@ extension RouteTable {
                 tag: "Data sources",
                 "Purge a data source's stored results",
                 scope: .admin,
-                invalidates: ["data-sources"]
+                invalidates: ["data-sources", rowsTag]
             ),
             write(
                 "refreshDataSourceSchema",
@@ -488,7 +498,18 @@ extension RouteTable {
         create[0].required = true
         create[2].required = true
         return [
-            read("listDefinitions", "/definitions", list: "definitions", tag: "Definitions", "List the definitions", cache: ["definitions"]),
+            read(
+                "listDefinitions",
+                "/definitions",
+                list: "definitions",
+                tag: "Definitions",
+                "List the definitions",
+                cache: ["definitions"],
+                query: [
+                    .init("filter", .string, "`by_tokens` to list only the `tokens` given."),
+                    .init("tokens", .string, "Tokens, separated by commas."),
+                ]
+            ),
             write(
                 "createDefinition",
                 .post,
@@ -703,7 +724,10 @@ extension RouteTable {
                 tag: "Datasets",
                 "Delete a dataset",
                 scope: .write,
-                invalidates: ["dataset:{dataset}", "report:{dataset}", "schedules:{dataset}", "runs:{dataset}", datasetListsTag, reportListsTag]
+                invalidates: [
+                    "dataset:{dataset}", "report:{dataset}", "schedules:{dataset}", "runs:{dataset}", "fields:{dataset}", "filters:{dataset}",
+                    "report-schedules:{dataset}", "subscriptions:{dataset}", datasetListsTag, reportListsTag,
+                ]
             ),
             write(
                 "deleteReport",
@@ -712,7 +736,9 @@ extension RouteTable {
                 tag: "Reports",
                 "Delete a report",
                 scope: .write,
-                invalidates: reportAndLists + ["runs:{report}", "queries:{report}"]
+                invalidates: reportAndLists + [
+                    "runs:{report}", "queries:{report}", "filters:{report}", "report-schedules:{report}", "subscriptions:{report}",
+                ]
             ),
             write(
                 "archiveReport",
@@ -738,10 +764,15 @@ extension RouteTable {
                 "purgeReports",
                 .post,
                 "/reports/purge",
+                query: [
+                    .init("time", .date, "Purge results stored before this date.", required: true),
+                    .init("end_time", .date, "…and after this one."),
+                    .init("in_progress", .boolean, "Also purge runs still in progress."),
+                ],
                 tag: "Reports",
                 "Purge stored report results",
-                scope: .admin,
-                invalidates: [reportListsTag, datasetListsTag]
+                scope: .write,
+                invalidates: [reportListsTag, datasetListsTag, rowsTag]
             ),
             read(
                 "getQueryRun",
@@ -766,6 +797,7 @@ extension RouteTable {
                 "duplicateReportRun",
                 .post,
                 "/reports/{report}/runs/{run}/duplicates",
+                query: [.init("collection_id", .string, "The collection to put the duplicate in.")],
                 tag: "Runs",
                 "Duplicate a run",
                 scope: .write,

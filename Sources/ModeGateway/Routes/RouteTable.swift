@@ -83,7 +83,9 @@ public enum RouteTable {
             summary: "Update a dataset",
             schema: "Report",
             // Any list may hold it, and its schedules carry its name.
-            invalidates: ["dataset:{dataset}", "report:{dataset}", "schedules:{dataset}", datasetListsTag, reportListsTag]
+            invalidates: [
+                "dataset:{dataset}", "report:{dataset}", "schedules:{dataset}", "report-schedules:{dataset}", datasetListsTag, reportListsTag,
+            ]
         ),
         RouteSpec(
             "listDatasetSchedules",
@@ -162,7 +164,7 @@ public enum RouteTable {
             tag: "Reports",
             summary: "Update a report",
             schema: "Report",
-            invalidates: ["report:{report}", "dataset:{report}", "schedules:{report}", reportListsTag, datasetListsTag]
+            invalidates: ["report:{report}", "dataset:{report}", "schedules:{report}", "report-schedules:{report}", reportListsTag, datasetListsTag]
         ),
         RouteSpec(
             "listSpaceReports",
@@ -324,7 +326,8 @@ public enum RouteTable {
             tag: "Results",
             summary: "The rows of a dataset's latest successful run",
             details: "A dataset is a report with one query; its rows come from that query's run.",
-            schema: "Rows"
+            schema: "Rows",
+            cacheTags: [rowsTag]
         ),
         RouteSpec(
             "getReportResults",
@@ -336,7 +339,8 @@ public enum RouteTable {
             tag: "Results",
             summary: "The rows of every query of a report's latest successful run",
             details: "One JSON document: the run, when it completed, and each query's rows.",
-            schema: "ReportResults"
+            schema: "ReportResults",
+            cacheTags: [rowsTag]
         ),
         RouteSpec(
             "getQueryResults",
@@ -347,7 +351,8 @@ public enum RouteTable {
             scope: .read,
             tag: "Results",
             summary: "The rows of one query in a report's latest successful run",
-            schema: "Rows"
+            schema: "Rows",
+            cacheTags: [rowsTag]
         ),
         RouteSpec(
             "getRunResults",
@@ -359,7 +364,8 @@ public enum RouteTable {
             tag: "Results",
             summary: "The rows of every query of one run",
             details: "The same document as `/reports/{report}/results?run={run}`, from each query run's own content.",
-            schema: "ReportResults"
+            schema: "ReportResults",
+            cacheTags: [rowsTag]
         ),
         RouteSpec(
             "getQueryRunResults",
@@ -370,7 +376,8 @@ public enum RouteTable {
             scope: .read,
             tag: "Results",
             summary: "The rows of one query run",
-            schema: "Rows"
+            schema: "Rows",
+            cacheTags: [rowsTag]
         ),
     ]
 

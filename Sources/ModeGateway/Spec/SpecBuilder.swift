@@ -122,6 +122,12 @@ enum SpecBuilder {
             switch field.kind {
             case .timestamp:
                 schema = ["type": "string", "pattern": Self.timestampPattern]
+            case .date:
+                schema = ["type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"]
+            case .boolean:
+                schema = ["type": "string", "enum": ["true", "false"]]
+            case .token:
+                schema = Self.reference("schemas", "Token")
             case .string:
                 schema["minLength"] = 1
                 schema["maxLength"] = 256
@@ -130,12 +136,17 @@ enum SpecBuilder {
             var parameter: [String: Any] = [
                 "name": field.name, "in": "query", "required": field.required, "description": field.summary, "schema": schema,
             ]
-            if field.kind == .timestamp { parameter["example"] = field.name.hasPrefix("end") ? "2024-02-01T00:00:00Z" : "2024-01-01T00:00:00Z" }
+            switch field.kind {
+            case .timestamp: parameter["example"] = field.name.hasPrefix("end") ? "2024-02-01T00:00:00Z" : "2024-01-01T00:00:00Z"
+            case .date: parameter["example"] = field.name.hasPrefix("end") ? "2024-02-01" : "2024-01-01"
+            default: break
+            }
             return parameter
         }
         switch route.shape {
         case .object where route.method == .get: return passed + conditional
-        case .object, .binary: return []
+        case .object: return passed
+        case .binary: return []
         case .collection:
             let list = route.listFilters ? ["filter", "order", "order_by", "page"] : ["page"]
             return list.map { Self.reference("parameters", $0) } + passed + conditional

@@ -73,7 +73,8 @@ public struct ModeClient: Sendable {
         var outbound = HTTPClientRequest(url: url)
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
         outbound.headers.add(name: "Authorization", value: self.authorization)
-        outbound.headers.add(name: "Accept", value: "application/hal+json")
+        // Rows and files come in their own types (JSON, CSV, PDF); everything else is HAL.
+        outbound.headers.add(name: "Accept", value: request.streamsBody ? "*/*" : "application/hal+json")
         outbound.headers.add(name: "User-Agent", value: "mode-gateway")
         if let body = request.body {
             outbound.headers.add(name: "Content-Type", value: "application/json")

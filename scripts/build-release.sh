@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The release build the Docker image relies on: static Swift stdlib, both executables, and the
-# gateway's resource bundle (the OpenAPI document) beside them. The Dockerfile runs this script;
-# CI runs it outside Docker, so the image's build step is proven on every change.
+# gateway's resource bundle (the OpenAPI companion) beside them. The Dockerfile's build stage runs
+# this script, and CI builds that image on every change (docker/check.sh).
 #
 #   scripts/build-release.sh [staging-dir]     (default: .build/staging)
 set -euo pipefail

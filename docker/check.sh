@@ -199,4 +199,6 @@ check_compose="$(curl -sS -o "$work/answer" -w '%{http_code}' http://127.0.0.1:8
 echo "  compose stack: GET /datasets/ds0001 → 200 (gateway → simulator by service name)"
 compose_down
 
+# The build stage's image is left dangling by every build: reclaim its gigabyte and a half.
+podman image prune -f >/dev/null 2>&1 || true
 step "container check passed: image $((size / 1000000)) MB"

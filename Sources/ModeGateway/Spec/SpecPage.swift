@@ -99,7 +99,10 @@ struct SpecPage {
         if let requestBody = body["requestBody"] as? [String: Any],
             let content = (requestBody["content"] as? [String: Any])?["application/json"] as? [String: Any]
         {
-            html += "<h4>Body (application/json)</h4>" + self.describe(content["schema"] as? [String: Any] ?? [:])
+            let schema = content["schema"] as? [String: Any] ?? [:]
+            // A body the route table describes inline: its fields, each with its type and whether it is required.
+            let inline = schema["$ref"] == nil && schema["properties"] != nil
+            html += "<h4>Body (application/json)</h4>" + (inline ? self.renderSchema(schema) : self.describe(schema))
         }
         html += "<h4>Answers</h4><table><tr><th>status</th><th>description</th><th>body</th></tr>"
         let responses = body["responses"] as? [String: Any] ?? [:]

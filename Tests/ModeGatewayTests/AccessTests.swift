@@ -85,6 +85,15 @@ struct AccessTests {
         let store = try KeyStore(parsing: "# comment\n\n\(good)   # trailing comment\n")
         #expect(store.authenticate("k1")?.name == "ops")
         #expect(store.authenticate("k2") == nil)
+        // A file written on Windows (CRLF line endings) loads, and its line numbers stay right.
+        let crlf = try KeyStore(parsing: "# keys\r\n\(good)\r\n\(KeyStore.line(forKey: "k3", scope: .read, name: "reader"))\r\n")
+        #expect(crlf.authenticate("k1")?.name == "ops" && crlf.authenticate("k3")?.scope == .read)
+        do {
+            _ = try KeyStore(parsing: "# keys\r\n\(good)\r\nnot-a-digest read x\r\n")
+            Issue.record("a bad line must be refused")
+        } catch {
+            #expect(error.line == 3)
+        }
         let cases = [
             "abc read x": 1,
             "\(good)\n\(String(repeating: "A", count: 64)) read x": 2,

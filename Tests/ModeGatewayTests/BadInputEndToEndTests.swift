@@ -29,6 +29,30 @@ struct BadInputEndToEndTests {
         }
     }
 
+    @Test("A huge query is refused at once: 414 past 8 KiB, 400 past 64 parameters, in time linear in its size")
+    func hugeQueries() async throws {
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
+            let long = try await harness.get("/datasets/ds0001?" + String(repeating: "a", count: 9_000))
+            #expect(long.status == 414 && long.headers["Content-Type"].first == "application/problem+json")
+            let many = (0..<1_500).map { "a\($0)" }.joined(separator: "&")
+            let started = ContinuousClock.now
+            let reply = try await harness.get("/spaces/sp-finance/datasets?" + many)
+            #expect(reply.status == 400 && reply.object["parameter"] as? String == "(query)")
+            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(harness.control.requestCount == 0)
+        }
+    }
+
+    @Test("A Mode deadline longer than the shutdown grace is called out at start")
+    func deadlineAgainstGrace() async throws {
+        try await GatewayHarness.with(configure: { $0.upstreamTimeout = .seconds(30) }) { (harness: GatewayHarness) async throws in
+            #expect(harness.traffic.logLines.contains { $0.contains("MODE_TIMEOUT_SECONDS is longer than SHUTDOWN_GRACE_SECONDS") })
+        }
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
+            #expect(!harness.traffic.logLines.contains { $0.contains("MODE_TIMEOUT_SECONDS is longer") })
+        }
+    }
+
     @Test("Unknown and malformed query parameters get 400 naming them")
     func badQueries() async throws {
         try await GatewayHarness.with { (harness: GatewayHarness) async throws in

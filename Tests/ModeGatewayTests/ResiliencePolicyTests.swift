@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import NIOCore
 import Testing
@@ -6,6 +7,16 @@ import Testing
 
 @Suite("Resilience policies as pure state machines, without sleeps")
 struct ResiliencePolicyTests {
+    @Test("Retry-After is read as seconds or as an HTTP date")
+    func retryAfter() throws {
+        let now = Date(timeIntervalSince1970: 1_700_000_000)  // Tue, 14 Nov 2023 22:13:20 GMT
+        func seconds(_ value: String) -> Int? { UpstreamStatus.retryAfterSeconds([.retryAfter: value], now: now) }
+        #expect(seconds("7") == 7)
+        #expect(seconds("Tue, 14 Nov 2023 22:13:35 GMT") == 15)
+        #expect(seconds("Tue, 14 Nov 2023 22:00:00 GMT") == 0, "a date in the past means now")
+        #expect(seconds("-3") == nil && seconds("soon") == nil && seconds("") == nil)
+    }
+
     @Test("The token bucket lets a burst through, then paces at the rate, and refuses past the wait bound")
     func tokenBucket() {
         var bucket = TokenBucket(ratePerSecond: 2, burst: 3)

@@ -20,7 +20,9 @@ public struct KeyStore: Sendable {
     /// Parses a keys file's text; an error names the line.
     public init(parsing text: String) throws(KeyFileError) {
         var records: [Record] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Split on any line break: in Swift "\r\n" is one character, so splitting on "\n" alone
+        // would read a CRLF file as a single line.
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if fields.isEmpty { continue }

@@ -45,6 +45,16 @@ public func buildApplication(
         spec: spec,
         time: time
     )
+    if configuration.upstreamTimeout > configuration.shutdownGrace {
+        // A request still waiting on Mode at SIGTERM would be cut off before its own deadline.
+        logger.warning(
+            "MODE_TIMEOUT_SECONDS is longer than SHUTDOWN_GRACE_SECONDS: requests in flight at shutdown may be cut off before Mode answers",
+            metadata: [
+                "mode_timeout_seconds": "\(configuration.upstreamTimeout.components.seconds)",
+                "shutdown_grace_seconds": "\(configuration.shutdownGrace.components.seconds)",
+            ]
+        )
+    }
     if configuration.keys == nil {
         logger.warning("No GATEWAY_API_KEYS_FILE: the gateway is open to anyone who can reach \(configuration.host).")
     }

@@ -72,8 +72,9 @@ public enum GatewayCommand {
     /// prints curl commands that work against it.
     static func runDemo(arguments: [String]) async throws -> Int32 {
         let workspace = "demo"
-        let token = RequestIDMiddleware.generate()
-        let secret = RequestIDMiddleware.generate()
+        // Throwaway credentials from the system's random source (request ids are predictable).
+        let token = KeyStore.generateKey()
+        let secret = KeyStore.generateKey()
         var simulatorConfiguration = SimulatorConfiguration(workspace: workspace, token: token, secret: secret)
         simulatorConfiguration.rateLimit = .mode
         var simulatorLogger = Logger(label: "mode-simulator")

@@ -7,6 +7,8 @@ public enum GatewayError: Error, Sendable, Equatable {
     case invalidToken(parameter: String)
     /// A query parameter is unknown, repeated or malformed.
     case invalidQuery(parameter: String, reason: String)
+    /// The query string is longer than the gateway reads.
+    case queryTooLong(limit: Int)
     /// A request header is malformed.
     case invalidHeader(name: String, reason: String)
     /// The request body is unusable; `field` names the offending field, if any.
@@ -69,6 +71,13 @@ extension GatewayError {
                 title: "Invalid query parameter",
                 detail: "Query parameter '\(parameter)': \(reason)",
                 extra: ["parameter": parameter]
+            )
+        case .queryTooLong(let limit):
+            Problem(
+                status: .uriTooLong,
+                slug: "query-too-long",
+                title: "Query too long",
+                detail: "The query string is longer than \(limit) bytes."
             )
         case .invalidHeader(let name, let reason):
             Problem(

@@ -8,9 +8,18 @@ struct QueryString {
 
     /// Parses `a=1&b=2`. Empty segments are ignored; a bad percent escape, a name that is not
     /// plain ASCII, or a repeated name is an error naming the parameter.
+    /// The longest query read, in bytes, and the most parameters: past either the answer is 414 or 400.
+    static let maxBytes = 8 * 1024
+    static let maxParameters = 64
+
     init(_ raw: String?) throws(GatewayError) {
         guard let raw, !raw.isEmpty else { return }
+        guard raw.utf8.count <= Self.maxBytes else { throw .queryTooLong(limit: Self.maxBytes) }
+        var seen: Set<String> = []
         for segment in raw.split(separator: "&", omittingEmptySubsequences: true) {
+            guard self.pairs.count < Self.maxParameters else {
+                throw .invalidQuery(parameter: "(query)", reason: "has more than \(Self.maxParameters) parameters.")
+            }
             let parts = segment.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let rawName = parts[0]
             guard let name = Self.percentDecode(rawName), !name.isEmpty,
@@ -21,7 +30,7 @@ struct QueryString {
             guard let value = Self.percentDecode(parts.count > 1 ? parts[1] : "") else {
                 throw .invalidQuery(parameter: name, reason: "has an invalid percent-encoding.")
             }
-            if self.pairs.contains(where: { $0.name == name }) {
+            guard seen.insert(name).inserted else {
                 throw .invalidQuery(parameter: name, reason: "is given more than once.")
             }
             self.pairs.append((name, value))

@@ -164,7 +164,7 @@ enum SpecBuilder {
         var responses: [String: Any] = [:]
         for (code, name) in [
             ("400", "BadRequest"), ("401", "Unauthenticated"), ("403", "Forbidden"), ("404", "NotFound"),
-            ("429", "TooManyRequests"), ("502", "BadGateway"), ("503", "Unavailable"), ("504", "GatewayTimeout"),
+            ("414", "QueryTooLong"), ("429", "TooManyRequests"), ("502", "BadGateway"), ("503", "Unavailable"), ("504", "GatewayTimeout"),
         ] {
             responses[code] = Self.reference("responses", name)
         }

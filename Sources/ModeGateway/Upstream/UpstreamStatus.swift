@@ -39,11 +39,20 @@ enum UpstreamStatus {
         return Problem.printable(message, limit: 500)
     }
 
-    /// `Retry-After` in whole seconds, when given as seconds.
-    static func retryAfterSeconds(_ headers: HTTPFields) -> Int? {
-        guard let value = headers[.retryAfter], let seconds = Int(value.trimmingCharacters(in: .whitespaces)),
-            seconds >= 0
-        else { return nil }
-        return seconds
+    /// `Retry-After` in whole seconds, given as seconds or as an HTTP date (RFC 9110 §10.2.3).
+    static func retryAfterSeconds(_ headers: HTTPFields, now: Date = Date()) -> Int? {
+        guard let value = headers[.retryAfter]?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if let seconds = Int(value) { return seconds >= 0 ? seconds : nil }
+        guard let date = Self.httpDate(value) else { return nil }
+        return max(0, Int(date.timeIntervalSince(now).rounded(.up)))
+    }
+
+    /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP dates are sent in.
+    static func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.date(from: text)
     }
 }

@@ -79,6 +79,23 @@ struct OperationsTests {
         }
     }
 
+    @Test("Scrapes that overlap, with statistics read a moment apart, never count twice")
+    func overlappingScrapes() {
+        let metrics = GatewayMetrics()
+        func hits(_ text: [UInt8]) -> String? {
+            String(decoding: text, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("gateway_cache_hits_total") }
+                .map { String($0.split(separator: " ").last ?? "") }
+        }
+        var older = ResponseCache.Statistics()
+        older.hits = 5
+        var newer = ResponseCache.Statistics()
+        newer.hits = 8
+        _ = metrics.render(cache: newer, upstream: .init())
+        // A scrape that read the statistics before the last one finishes after it.
+        _ = metrics.render(cache: older, upstream: .init())
+        #expect(hits(metrics.render(cache: newer, upstream: .init())) == "8")
+    }
+
     @Test("Every log line in json mode is one JSON object with the request fields")
     func jsonLogs() throws {
         let lines = Mutex<[String]>([])

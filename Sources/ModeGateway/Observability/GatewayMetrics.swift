@@ -67,24 +67,33 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// The Prometheus text exposition, after bringing the cache and upstream figures up to date.
+    ///
+    /// Scrapes may overlap, each with statistics read a moment apart: the figures exported only
+    /// ever move forward, so a scrape holding older statistics adds nothing and never rewinds the
+    /// baseline (which would count the difference twice).
     func render(cache: ResponseCache.Statistics, upstream: UpstreamExecutor.Statistics) -> [UInt8] {
-        let previous = self.exported.withLock { exported in
-            defer { exported = (cache, upstream) }
-            return exported
-        }
-        let totals: [(String, Int, Int)] = [
-            ("gateway_cache_hits_total", cache.hits, previous.cache.hits),
-            ("gateway_cache_misses_total", cache.misses, previous.cache.misses),
-            ("gateway_cache_stale_total", cache.staleServed, previous.cache.staleServed),
-            ("gateway_cache_coalesced_waits_total", cache.coalescedWaits, previous.cache.coalescedWaits),
-            ("gateway_cache_evictions_total", cache.evictions, previous.cache.evictions),
-            ("gateway_cache_background_refreshes_total", cache.backgroundRefreshes, previous.cache.backgroundRefreshes),
-            ("mode_upstream_retries_total", upstream.retries, previous.upstream.retries),
-            ("mode_rate_limiter_waits_total", upstream.limiterWaits, previous.upstream.limiterWaits),
-            ("mode_rate_limiter_rejections_total", upstream.limiterRejections, previous.upstream.limiterRejections),
-            ("mode_breaker_rejections_total", upstream.breakerRejections, previous.upstream.breakerRejections),
-            ("mode_breaker_openings_total", upstream.breakerOpenings, previous.upstream.breakerOpenings),
+        let cacheFigures: [(String, WritableKeyPath<ResponseCache.Statistics, Int>)] = [
+            ("gateway_cache_hits_total", \.hits), ("gateway_cache_misses_total", \.misses),
+            ("gateway_cache_stale_total", \.staleServed), ("gateway_cache_coalesced_waits_total", \.coalescedWaits),
+            ("gateway_cache_evictions_total", \.evictions), ("gateway_cache_background_refreshes_total", \.backgroundRefreshes),
         ]
+        let upstreamFigures: [(String, WritableKeyPath<UpstreamExecutor.Statistics, Int>)] = [
+            ("mode_upstream_retries_total", \.retries), ("mode_rate_limiter_waits_total", \.limiterWaits),
+            ("mode_rate_limiter_rejections_total", \.limiterRejections), ("mode_breaker_rejections_total", \.breakerRejections),
+            ("mode_breaker_openings_total", \.breakerOpenings),
+        ]
+        let totals = self.exported.withLock { exported -> [(String, Int, Int)] in
+            var totals: [(String, Int, Int)] = []
+            for (name, path) in cacheFigures {
+                totals.append((name, cache[keyPath: path], exported.cache[keyPath: path]))
+                exported.cache[keyPath: path] = max(exported.cache[keyPath: path], cache[keyPath: path])
+            }
+            for (name, path) in upstreamFigures {
+                totals.append((name, upstream[keyPath: path], exported.upstream[keyPath: path]))
+                exported.upstream[keyPath: path] = max(exported.upstream[keyPath: path], upstream[keyPath: path])
+            }
+            return totals
+        }
         for (name, now, before) in totals {
             // Touch every counter so it is exported from the start, at zero.
             self.counter(name, []).increment(by: Int64(max(0, now - before)))

@@ -20,36 +20,53 @@ struct OperationsTests {
         }
     }
 
-    @Test("/readyz flips to 503 when Mode stops, and back when it returns")
+    @Test("/readyz stays ready while Mode is down, and reports Mode's state in its body")
     func readiness() async throws {
         let clock = ManualTimeSource()
         var restarted: RunningSimulator?
         try await GatewayHarness.with(time: clock.source, configure: { $0.keys = GatewayHarness.Keys.store }) {
             (harness: GatewayHarness) async throws in
-            #expect(try await harness.get("/readyz").status == 200)
+            let up = try await harness.get("/readyz")
+            #expect(up.status == 200)
             #expect(harness.control.requests.last?.path == "/api/verify")
+            let mode = try #require(up.object["mode"] as? [String: Any])
+            #expect(mode["reachable"] as? Bool == true && mode["credentials_valid"] as? Bool == true && mode["breaker"] as? String == "closed")
             await harness.simulator.stop()
-            // Within the interval the cached verdict stands; after it, Mode is asked again.
-            #expect(try await harness.get("/readyz").status == 200)
             clock.advance(by: .seconds(11))
             let down = try await harness.get("/readyz")
-            #expect(down.status == 503)
-            #expect(down.headers["Content-Type"].first == "application/problem+json")
-            #expect(down.object["detail"] as? String == "Mode could not be reached.")
+            #expect(down.status == 200, "Mode's outage must not take the gateway out of rotation")
+            let downMode = try #require(down.object["mode"] as? [String: Any])
+            #expect(downMode["reachable"] as? Bool == false && downMode["detail"] as? String == "Mode could not be reached.")
+            #expect(downMode["seconds_since_success"] as? Int == 11)
+            let metrics = try await harness.get("/metrics", headers: [("Authorization", "Bearer \(GatewayHarness.Keys.read)")])
+            #expect(metrics.body.contains("mode_up 0"))
             restarted = try await RunningSimulator.start(harness.simulator.simulator, port: harness.simulator.port)
             clock.advance(by: .seconds(11))
-            #expect(try await harness.get("/readyz").status == 200)
+            let again = try await harness.get("/readyz")
+            #expect((again.object["mode"] as? [String: Any])?["reachable"] as? Bool == true)
         }
         await restarted?.stop()
     }
 
-    @Test("/readyz says so when Mode refuses the credentials")
-    func readinessCredentials() async throws {
-        try await GatewayHarness.with(configure: { $0.credentials = ModeCredentials(token: GatewayHarness.token, secret: "nope") }) {
-            (harness: GatewayHarness) async throws in
+    @Test("With READINESS_REQUIRES_MODE, /readyz is 503 while Mode is unusable; the probe never uses the budget or the breaker")
+    func readinessRequiringMode() async throws {
+        try await GatewayHarness.with(configure: {
+            $0.credentials = ModeCredentials(token: GatewayHarness.token, secret: "nope")
+            $0.readinessRequiresMode = true
+            $0.upstream.breakerThreshold = 1
+        }) { (harness: GatewayHarness) async throws in
             let reply = try await harness.get("/readyz")
             #expect(reply.status == 503)
             #expect(reply.object["detail"] as? String == "Mode refused the gateway's credentials.")
+            let metrics = try await harness.get("/metrics")
+            #expect(metrics.body.contains("mode_breaker_state 0"), "a failed probe must not trip the breaker")
+            #expect(!metrics.body.contains("mode_upstream_requests_total{status=\"401\"}"), "the probe is not upstream traffic")
+        }
+        try await GatewayHarness.with(configure: { $0.credentials = ModeCredentials(token: GatewayHarness.token, secret: "nope") }) {
+            (harness: GatewayHarness) async throws in
+            let reply = try await harness.get("/readyz")
+            #expect(reply.status == 200)
+            #expect((reply.object["mode"] as? [String: Any])?["credentials_valid"] as? Bool == false)
         }
     }
 

@@ -41,7 +41,13 @@ public func buildApplication(
         cache: cache,
         resultsCache: resultsCache,
         metrics: metrics,
-        readiness: Readiness(upstream: upstream, interval: configuration.readinessInterval, timeout: .seconds(5), time: time),
+        readiness: Readiness(
+            client: client,
+            interval: configuration.readinessInterval,
+            timeout: .seconds(5),
+            requiresMode: configuration.readinessRequiresMode,
+            time: time
+        ),
         spec: spec,
         time: time
     )
@@ -154,7 +160,8 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
         readiness: components.readiness,
         metrics: components.metrics,
         cache: components.cache,
-        upstream: components.upstream
+        upstream: components.upstream,
+        time: components.time
     ).register(on: router)
     SpecRoutes(document: components.spec).register(on: router)
     router.addMethodNotAllowed(for: GatewayRoutes.all.map { ($0.method, $0.path) })

@@ -43,6 +43,9 @@ public struct GatewayConfiguration: Sendable {
     public var logFormat: LogFormat = .text
     /// `readiness.interval.seconds`: how often `/readyz` may ask Mode.
     public var readinessInterval: Duration = .seconds(10)
+    /// `readiness.requires.mode`: whether `/readyz` answers 503 while Mode is unreachable or
+    /// refuses the credentials (by default Mode's state is only reported).
+    public var readinessRequiresMode = false
     /// `shutdown.grace.seconds`: how long in-flight requests may run after SIGTERM.
     public var shutdownGrace: Duration = .seconds(25)
     /// `http.idle.timeout.seconds`: a client connection idle this long is closed.
@@ -101,6 +104,7 @@ public struct GatewayConfiguration: Sendable {
             self.logFormat = parsed
         }
         self.readinessInterval = try parse.seconds("readiness.interval.seconds", allowZero: true) ?? self.readinessInterval
+        self.readinessRequiresMode = try parse.bool("readiness.requires.mode") ?? false
         self.shutdownGrace = try parse.seconds("shutdown.grace.seconds") ?? self.shutdownGrace
         self.clientIdleTimeout = try parse.seconds("http.idle.timeout.seconds") ?? self.clientIdleTimeout
         self.cache = try CacheConfiguration(parser: parse)

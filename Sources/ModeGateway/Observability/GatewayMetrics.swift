@@ -71,7 +71,7 @@ public final class GatewayMetrics: Sendable {
     /// Scrapes may overlap, each with statistics read a moment apart: the figures exported only
     /// ever move forward, so a scrape holding older statistics adds nothing and never rewinds the
     /// baseline (which would count the difference twice).
-    func render(cache: ResponseCache.Statistics, upstream: UpstreamExecutor.Statistics) -> [UInt8] {
+    func render(cache: ResponseCache.Statistics, upstream: UpstreamExecutor.Statistics, mode: Readiness.ModeState? = nil) -> [UInt8] {
         let cacheFigures: [(String, WritableKeyPath<ResponseCache.Statistics, Int>)] = [
             ("gateway_cache_hits_total", \.hits), ("gateway_cache_misses_total", \.misses),
             ("gateway_cache_stale_total", \.staleServed), ("gateway_cache_coalesced_waits_total", \.coalescedWaits),
@@ -101,6 +101,8 @@ public final class GatewayMetrics: Sendable {
         self.gauge("gateway_cache_bytes").record(cache.bytes)
         self.gauge("gateway_cache_entries").record(cache.entries)
         self.gauge("mode_breaker_state").record(upstream.breakerState)
+        // Mode's state as the readiness check last found it: 1 reachable with valid credentials.
+        self.gauge("mode_up").record(mode?.isUsable == true ? 1 : 0)
         return self.registry.emitToBuffer()
     }
 

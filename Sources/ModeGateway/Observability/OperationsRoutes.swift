@@ -7,6 +7,19 @@ struct OperationsRoutes: Sendable {
     let metrics: GatewayMetrics
     let cache: ResponseCache
     let upstream: UpstreamExecutor
+    let time: TimeSource
+
+    /// `{"status": "ready", "mode": {…}}`: the gateway can serve; what it knows of Mode beside it.
+    func readinessBody(_ mode: Readiness.ModeState) -> String {
+        func flag(_ value: Bool?) -> String { value.map { $0 ? "true" : "false" } ?? "null" }
+        let breaker = ["closed", "half_open", "open"][min(2, max(0, self.upstream.statistics.breakerState))]
+        var json = "{\"status\":\"ready\",\"mode\":{\"reachable\":\(flag(mode.reachable)),\"credentials_valid\":\(flag(mode.credentialsValid))"
+        json += ",\"breaker\":\"\(breaker)\""
+        let sinceSuccess = mode.lastSuccess.map { CacheHeaders.wholeSeconds(self.time.now() - $0) }
+        json += ",\"seconds_since_success\":" + (sinceSuccess.map(String.init) ?? "null")
+        json += ",\"detail\":" + (mode.detail.map(JSONText.quoted) ?? "null") + "}}"
+        return json
+    }
 
     func register(on router: Router<GatewayRequestContext>) {
         router.get("/healthz") { _, context -> Response in
@@ -15,14 +28,15 @@ struct OperationsRoutes: Sendable {
         }
         router.get("/readyz") { _, context -> Response in
             context.trace.update { $0.route = "/readyz" }
-            switch await self.readiness.check() {
-            case .ready: return Self.json("{\"status\":\"ready\"}")
-            case .notReady(let reason): throw GatewayError.notReady(reason: reason)
+            let mode = await self.readiness.check()
+            if self.readiness.requiresMode, !mode.isUsable {
+                throw GatewayError.notReady(reason: mode.detail ?? "Mode is not usable.")
             }
+            return Self.json(self.readinessBody(mode))
         }
         router.get("/metrics") { _, context -> Response in
             context.trace.update { $0.route = "/metrics" }
-            let text = self.metrics.render(cache: self.cache.statistics, upstream: self.upstream.statistics)
+            let text = self.metrics.render(cache: self.cache.statistics, upstream: self.upstream.statistics, mode: self.readiness.lastKnown)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],

@@ -57,6 +57,30 @@ struct AccessTests {
         }
     }
 
+    @Test("Running open, the gateway answers only to its own host names (no DNS rebinding)")
+    func allowedHosts() async throws {
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
+            let rebound = try await harness.get("/datasets/ds0001", headers: [("Host", "evil.example:\(harness.gatewayPort)")])
+            #expect(rebound.status == 421 && rebound.object["type"] as? String == "https://mode-gateway.dev/problems/host-not-allowed")
+            let purge = try await harness.send(.DELETE, "/cache", headers: [("Host", "evil.example")])
+            #expect(purge.status == 421)
+            #expect(harness.control.requestCount == 0)
+            #expect(try await harness.get("/datasets/ds0001", headers: [("Host", "LOCALHOST:\(harness.gatewayPort)")]).status == 200)
+            #expect(try await harness.get("/datasets/ds0001").status == 200, "127.0.0.1")
+            #expect(try await harness.get("/healthz", headers: [("Host", "evil.example")]).status == 200, "probes stay open")
+        }
+        try await GatewayHarness.with(configure: { $0.allowedHosts = ["gateway.internal"] }) { (harness: GatewayHarness) async throws in
+            #expect(try await harness.get("/datasets/ds0001", headers: [("Host", "gateway.internal")]).status == 200)
+            #expect(try await harness.get("/datasets/ds0001").status == 421)
+        }
+        // With keys, the key is what counts.
+        try await GatewayHarness.with(configure: { $0.keys = Keys.store }) { (harness: GatewayHarness) async throws in
+            let reply = try await harness.get("/datasets/ds0001", headers: [("Host", "evil.example"), ("Authorization", "Bearer \(Keys.read)")])
+            #expect(reply.status == 200)
+        }
+        #expect(AccessMiddleware.hostName("[::1]:8080") == "::1" && AccessMiddleware.hostName("Example.COM") == "example.com")
+    }
+
     @Test("A key over its rate gets 429 with Retry-After")
     func perKeyRate() async throws {
         // A clock that stands still: no token comes back however slow the machine is.

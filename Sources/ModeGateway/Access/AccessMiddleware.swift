@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Synchronization
@@ -10,11 +11,19 @@ struct AccessMiddleware: RouterMiddleware {
 
     let keys: KeyStore?
     let limiter: ClientRateLimiter
+    /// When the gateway runs open: the `Host` names it answers to (lowercase, without port), or
+    /// nil for any. A web page that rebinds its own name to 127.0.0.1 sends its name as `Host`:
+    /// refusing unknown names keeps such pages from reading, writing and purging through it.
+    let allowedHosts: Set<String>?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let template = context.endpointPath
         guard let required = AccessPolicy.requiredScope(method: request.method, routeTemplate: template) else {
             return try await next(request, context)
+        }
+        if self.keys == nil, let allowedHosts {
+            let host = Self.hostName(request.head.authority ?? "")
+            guard allowedHosts.contains(host) else { throw GatewayError.hostNotAllowed(host: Problem.printable(host, limit: 64)) }
         }
         let client: String
         if let keys {
@@ -32,6 +41,15 @@ struct AccessMiddleware: RouterMiddleware {
             throw GatewayError.tooManyRequests(retryAfterSeconds: retryAfter)
         }
         return try await next(request, context)
+    }
+
+    /// The name in a `Host` header: lowercased, without its port; an IPv6 literal keeps its brackets off.
+    static func hostName(_ header: String) -> String {
+        let value = header.trimmingCharacters(in: .whitespaces).lowercased()
+        if value.hasPrefix("["), let close = value.firstIndex(of: "]") {
+            return String(value[value.index(after: value.startIndex)..<close])
+        }
+        return String(value.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
     }
 
     static func bearerToken(_ request: Request) -> String? {

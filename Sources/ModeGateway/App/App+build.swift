@@ -113,7 +113,8 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
                 ratePerSecond: configuration.clientRatePerSecond,
                 burst: configuration.clientBurst,
                 time: components.time
-            )
+            ),
+            allowedHosts: configuration.effectiveAllowedHosts
         )
     )
     let upstream = components.upstream

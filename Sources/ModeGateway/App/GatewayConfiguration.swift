@@ -58,6 +58,9 @@ public struct GatewayConfiguration: Sendable {
     public var keys: KeyStore?
     /// `gateway.allow.anonymous`: let the gateway run open on a non-loopback address.
     public var allowAnonymous = false
+    /// `gateway.allowed.hosts`: when the gateway runs open, the `Host` names it answers to,
+    /// separated by commas (`*` for any); by default the listen address, localhost and 127.0.0.1.
+    public var allowedHosts: [String]?
     /// `gateway.key.rate.limit.per.second` and `.burst`: each client's own rate.
     public var clientRatePerSecond = 20.0
     public var clientBurst = 40
@@ -121,6 +124,13 @@ public struct GatewayConfiguration: Sendable {
             }
         }
         self.allowAnonymous = try parse.bool("gateway.allow.anonymous") ?? false
+        if let hosts = parse.string("gateway.allowed.hosts") {
+            let names = hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+            guard !names.isEmpty, names.allSatisfy({ $0 == "*" || $0.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") } }) else {
+                throw ConfigurationError(key: "gateway.allowed.hosts", reason: "must be host names separated by commas, or *.")
+            }
+            self.allowedHosts = names
+        }
         if let rate = parse.string("gateway.key.rate.limit.per.second") {
             guard let value = Double(rate), value > 0, value <= 1_000_000 else {
                 throw ConfigurationError(
@@ -132,6 +142,12 @@ public struct GatewayConfiguration: Sendable {
         }
         self.clientBurst = try parse.int("gateway.key.rate.limit.burst", in: 1...1_000_000) ?? self.clientBurst
         try self.checkExposure()
+    }
+
+    /// The `Host` names an open gateway answers to; nil for any.
+    var effectiveAllowedHosts: Set<String>? {
+        let names = self.allowedHosts ?? [self.host.lowercased(), "localhost", "127.0.0.1", "::1"]
+        return names.contains("*") ? nil : Set(names)
     }
 
     /// Whether `host` only accepts connections from this machine.

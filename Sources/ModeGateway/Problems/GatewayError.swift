@@ -41,6 +41,8 @@ public enum GatewayError: Error, Sendable, Equatable {
     case idempotencyKeyReused
     /// Mode (or the gateway's own protection of Mode) cannot take the request now.
     case unavailable(detail: String, retryAfterSeconds: Int)
+    /// The gateway runs open and the request names a host it does not answer to.
+    case hostNotAllowed(host: String)
     /// The client has no valid key.
     case unauthenticated(detail: String)
     /// The client's key does not reach this operation.
@@ -148,6 +150,13 @@ extension GatewayError {
             Problem(status: .gatewayTimeout, slug: "gateway-timeout", title: "Gateway timeout", detail: detail)
         case .unavailable(let detail, _):
             Problem(status: .serviceUnavailable, slug: "unavailable", title: "Service unavailable", detail: detail)
+        case .hostNotAllowed(let host):
+            Problem(
+                status: .misdirectedRequest,
+                slug: "host-not-allowed",
+                title: "Host not allowed",
+                detail: "This gateway runs without client keys and answers only to the hosts in GATEWAY_ALLOWED_HOSTS, not '\(host)'."
+            )
         case .unauthenticated(let detail):
             Problem(status: .unauthorized, slug: "unauthenticated", title: "Unauthenticated", detail: detail)
         case .insufficientScope(let required):

@@ -54,6 +54,20 @@ struct ResiliencePolicyTests {
         #expect(bucket.reserve(now: .seconds(1), maxWait: .seconds(10)) == .granted(wait: .seconds(2)))
     }
 
+    @Test("A late success does not close an open breaker; only the probe decides")
+    func lateSuccess() {
+        var breaker = CircuitBreaker(threshold: 2, cooldown: .seconds(30))
+        breaker.recordFailure(now: .zero)
+        breaker.recordFailure(now: .zero)
+        #expect(breaker.state == .open(until: .seconds(30)))
+        // An answer to a call sent before the breaker opened.
+        breaker.recordSuccess()
+        #expect(breaker.state == .open(until: .seconds(30)))
+        #expect(breaker.acquire(now: .seconds(31)) == .probe)
+        breaker.recordSuccess()
+        #expect(breaker.state == .closed(consecutiveFailures: 0))
+    }
+
     @Test("The breaker opens after N consecutive failures, fails fast, lets one probe through, and closes on its success")
     func breaker() {
         var breaker = CircuitBreaker(threshold: 3, cooldown: .seconds(30))

@@ -40,7 +40,10 @@ struct CircuitBreaker: Sendable, Equatable {
         }
     }
 
+    /// A success closes the breaker, unless it is open: then it is a late answer to a call made
+    /// before it opened, and only the probe may decide.
     mutating func recordSuccess() {
+        if case .open = self.state { return }
         self.state = .closed(consecutiveFailures: 0)
     }
 

@@ -150,7 +150,18 @@ public final class UpstreamExecutor: Sendable {
             }
         }
         let wait = try decision.get()
-        if wait > .zero { try? await self.sleeper.sleep(wait) }
+        guard wait > .zero else { return }
+        try? await self.sleeper.sleep(wait)
+        // The breaker may have opened while this call queued for its token: then it does not go.
+        let after = self.time.now()
+        let refusal = self.state.withLock { state -> Duration? in
+            guard case .open(let until) = state.breaker.state, after < until else { return nil }
+            state.statistics.breakerRejections += 1
+            return until - after
+        }
+        if let refusal {
+            throw .unavailable(detail: "Mode is failing; the gateway is giving it time to recover.", retryAfterSeconds: Self.seconds(refusal))
+        }
     }
 
     /// What an outcome means for the breaker and for retrying.

@@ -82,6 +82,21 @@ struct CacheEndToEndTests {
         }
     }
 
+    @Test(
+        "A write whose outcome is unknown, or whose answer is unreadable, still drops the cached past",
+        arguments: [SimulatorFault.drop, .brokenJSON, .status(500, retryAfterSeconds: nil), .delay(milliseconds: 3000)]
+    )
+    func unknownWriteOutcome(fault: SimulatorFault) async throws {
+        try await GatewayHarness.with(configure: { $0.upstreamTimeout = .seconds(1) }) { (harness: GatewayHarness) async throws in
+            _ = try await harness.get("/datasets/ds0001")
+            #expect(try await harness.get("/datasets/ds0001").headers["X-Cache"].first == "HIT")
+            harness.control.setFault(FaultPlan(fault, count: 1))
+            let write = try await harness.send(.PATCH, "/datasets/ds0001", body: #"{"name":"Maybe applied"}"#)
+            #expect((500..<600).contains(write.status), "\(fault): \(write.status)")
+            #expect(try await harness.get("/datasets/ds0001").headers["X-Cache"].first == "MISS", "\(fault)")
+        }
+    }
+
     @Test("A PATCH is visible to the very next read of the dataset, its lists and its schedules")
     func patchInvalidates() async throws {
         try await GatewayHarness.with { (harness: GatewayHarness) async throws in

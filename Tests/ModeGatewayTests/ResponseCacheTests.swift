@@ -220,6 +220,50 @@ struct ResponseCacheTests {
         #expect(try await cache.fetch(self.place("c", tags: ["dataset:c"]), policy: self.policy, load: loader.load).status == .miss)
     }
 
+    @Test("An invalidation stops only the loads of the keys it touches (per-key generations, not one global epoch)")
+    func invalidationIsPerKey() async throws {
+        let cache = self.cache()
+        let gated = ScriptedLoader(gated: true)
+        let pending = Task { try await cache.fetch(self.place("slow-list", tags: ["lists"]), policy: self.policy, load: gated.load) }
+        while gated.calls == 0 { await Task.yield() }
+        // A write elsewhere, while the slow list loads.
+        cache.invalidate(tags: ["dataset:other"])
+        gated.open()
+        #expect(try await pending.value.status == .miss)
+        #expect(try await cache.fetch(self.place("slow-list", tags: ["lists"]), policy: self.policy, load: ScriptedLoader().load).status == .hit)
+    }
+
+    @Test("A refresh that learns of a 404 or 403 drops the stale entry at once")
+    func refreshLearnsGone() async throws {
+        for gone in [GatewayError.notFound(detail: "gone"), .forbidden(detail: "no")] {
+            let cache = self.cache()
+            let loader = ScriptedLoader()
+            _ = try await cache.fetch(self.place("a"), policy: self.policy, load: loader.load)
+            self.clock.advance(by: .seconds(70))
+            loader.script([.failure(gone)])
+            #expect(try await cache.fetch(self.place("a"), policy: self.policy, load: loader.load).status == .stale)
+            while loader.calls < 2 || cache.statistics.entries > 0 { await Task.yield() }
+            loader.script([.failure(gone)])
+            await #expect(throws: gone) { try await cache.fetch(self.place("a"), policy: self.policy, load: loader.load) }
+            #expect(loader.calls == 3)
+        }
+    }
+
+    @Test("A purge of one path also detaches its load under way: the next request starts its own")
+    func purgeDetachesLoads() async throws {
+        let cache = self.cache()
+        let gated = ScriptedLoader(gated: true)
+        let pending = Task { try await cache.fetch(self.place("a"), policy: self.policy, load: gated.load) }
+        while gated.calls == 0 { await Task.yield() }
+        cache.purge(path: "/p/a")
+        let fresh = ScriptedLoader()
+        #expect(try await cache.fetch(self.place("a"), policy: self.policy, load: fresh.load).status == .miss)
+        #expect(fresh.calls == 1, "the request after the purge must not join the load from before it")
+        gated.open()
+        _ = try await pending.value
+        #expect(String(buffer: try await cache.fetch(self.place("a"), policy: self.policy, load: fresh.load).response.body) == "body-1")
+    }
+
     @Test("Purge drops everything or one path")
     func purge() async throws {
         let cache = self.cache()

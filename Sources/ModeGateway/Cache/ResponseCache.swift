@@ -67,9 +67,10 @@ public final class ResponseCache: Sendable {
 
     private struct State {
         var store: CacheStore
+        /// The one load under way per key. A load stores its answer only while it is still the
+        /// key's load: an invalidation or purge that touches the key detaches it, and then it does
+        /// not store. Loads of other keys are not affected.
         var inFlight: [String: InFlight] = [:]
-        /// Bumped by every invalidation and purge: a load that began before one does not store.
-        var epoch: UInt64 = 0
         var nextID: UInt64 = 0
         var statistics = Statistics()
     }
@@ -164,7 +165,6 @@ public final class ResponseCache: Sendable {
     ) -> Task<Outcome, Never> {
         state.nextID += 1
         let id = state.nextID
-        let epoch = state.epoch
         let tags = placement.tags()
         let task = Task<Outcome, Never> {
             let outcome: Outcome
@@ -175,8 +175,14 @@ public final class ResponseCache: Sendable {
             }
             let storedAt = self.time.now()
             self.state.withLock { state in
-                if state.inFlight[placement.key]?.id == id { state.inFlight[placement.key] = nil }
-                guard case .success(let response) = outcome, state.epoch == epoch else { return }
+                let current = state.inFlight[placement.key]?.id == id
+                if current { state.inFlight[placement.key] = nil }
+                if case .failure(let error) = outcome, error.meansGone {
+                    // Mode says it is gone (or forbidden): a stale copy must not stand in for it.
+                    if current { state.store.remove(placement.key) }
+                    return
+                }
+                guard case .success(let response) = outcome, current else { return }
                 state.store.set(
                     placement.key,
                     CacheStore.Entry(
@@ -231,7 +237,6 @@ public final class ResponseCache: Sendable {
     public func invalidate(tags: [String]) -> Int {
         guard !tags.isEmpty else { return 0 }
         return self.state.withLock { state in
-            state.epoch += 1
             state.inFlight = state.inFlight.filter { $0.value.tags.allSatisfy { !tags.contains($0) } }
             return state.store.removeAll { _, entry in entry.isTagged(tags) }
         }
@@ -242,17 +247,27 @@ public final class ResponseCache: Sendable {
     @discardableResult
     public func purge(path: String? = nil) -> Int {
         self.state.withLock { state in
-            state.epoch += 1
             guard let path else {
                 state.inFlight = [:]
                 return state.store.removeAll { _, _ in true }
             }
+            // Loads under way for the path are detached too: a request right after the purge starts
+            // its own load rather than joining one from before it.
+            state.inFlight = state.inFlight.filter { ResponseCache.path(ofKey: $0.key) != path }
             return state.store.removeAll { key, _ in ResponseCache.path(ofKey: key) == path }
         }
     }
 }
 
 extension GatewayError {
+    /// Whether Mode said the resource is not there for the gateway (404, 403).
+    var meansGone: Bool {
+        switch self {
+        case .notFound, .forbidden: true
+        default: false
+        }
+    }
+
     /// Whether the failure is Mode's (down, slow, refusing): then a stale answer beats an error.
     var allowsStaleAnswer: Bool {
         switch self {

@@ -47,12 +47,25 @@ struct GatewayPipeline: Sendable {
             let query = try ReadQuery(route: route, raw: request.uri.query)
             let body = try await RequestBody.upstreamBody(for: route.body, from: request)
             let deadline = self.time.now() + self.timeout
-            let upstream = try await self.call(
-                UpstreamRequest(method: route.method, path: path, query: query.upstream(page: nil), body: body),
-                deadline: deadline,
-                context: context
-            )
             let dropped = compiled.invalidates.map { $0.render(tokens) }
+            let outcome: Result<UpstreamResponse, GatewayError>
+            do throws(GatewayError) {
+                outcome = .success(
+                    try await self.call(
+                        UpstreamRequest(method: route.method, path: path, query: query.upstream(page: nil), body: body),
+                        deadline: deadline,
+                        context: context
+                    )
+                )
+            } catch {
+                outcome = .failure(error)
+            }
+            if case .failure(let error) = outcome, error.isTransient, !error.neverReachedMode {
+                // Dropped, timed out or a 5xx: Mode may have applied the write. The cached past goes too.
+                self.cache.invalidate(tags: dropped)
+                self.resultsCache.invalidate(tags: dropped)
+            }
+            let upstream = try outcome.get()
             self.cache.invalidate(tags: dropped)
             self.resultsCache.invalidate(tags: dropped)
             // Mode answers some writes (deletes, purges) with no body at all.

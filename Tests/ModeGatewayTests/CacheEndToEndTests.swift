@@ -82,6 +82,27 @@ struct CacheEndToEndTests {
         }
     }
 
+    @Test("Spellings of the same list share one cache entry; Mode gets each as written")
+    func canonicalKeys() async throws {
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
+            let spellings = [
+                "filter=created_at.gt.2024-01-01T00:00:00Z&order=asc",
+                "filter=created_at.gt.2024-01-01T00:00:00.000Z",
+                "order_by=created_at&filter=created_at.gt.2024-01-01T01:00:00%2B01:00",
+                "filter=created_at.gt.2023-12-31T19:00:00-05:00&order=asc&order_by=created_at",
+            ]
+            var statuses: [String] = []
+            for spelling in spellings {
+                statuses.append(try await harness.get("/data_sources/ds-warehouse/datasets?" + spelling).headers["X-Cache"].first ?? "")
+            }
+            #expect(statuses == ["MISS", "HIT", "HIT", "HIT"])
+            #expect(harness.control.requests.first?.query?.contains("2024-01-01T00%3A00%3A00Z") == true)
+            let later = try await harness.get("/data_sources/ds-warehouse/datasets?filter=created_at.gt.2024-01-01T00:00:01Z")
+            #expect(later.headers["X-Cache"].first == "MISS", "another instant is another list")
+            #expect(try await harness.get("/data_sources/ds-warehouse/datasets?order=desc").headers["X-Cache"].first == "MISS")
+        }
+    }
+
     @Test(
         "A write whose outcome is unknown, or whose answer is unreadable, still drops the cached past",
         arguments: [SimulatorFault.drop, .brokenJSON, .status(500, retryAfterSeconds: nil), .delay(milliseconds: 3000)]

@@ -72,12 +72,35 @@ struct RoutesEndToEndTests {
         }
     }
 
-    @Test("The page cap stops a list safely")
+    @Test("The page cap stops a list safely, and the answer says it is cut short")
     func pageCap() async throws {
         try await GatewayHarness.with(configure: { $0.maxPages = 1 }) { (harness: GatewayHarness) async throws in
             let reply = try await harness.get("/data_sources/ds-warehouse/datasets")
             #expect(reply.status == 200)
             #expect(reply.object["count"] as? Int == 30)
+            #expect(reply.object["complete"] as? Bool == false, "a list cut short says so")
+            #expect(harness.control.requestCount == 1)
+            // …and is not cached as if it were whole.
+            #expect(try await harness.get("/data_sources/ds-warehouse/datasets").headers["X-Cache"].first == "MISS")
+            let whole = try await harness.get("/data_sources/ds-warehouse/datasets?page=1")
+            #expect(whole.object["complete"] == nil, "one page asked for is whole")
+        }
+    }
+
+    @Test("A list that runs out of time or budget part way is served as far as it got, marked cut short, and not cached")
+    func listOutOfTime() async throws {
+        // A standing clock: the second page's token is 2 s away, past the request's 1 s deadline.
+        try await GatewayHarness.with(
+            time: ManualTimeSource().source,
+            configure: {
+                $0.upstream.ratePerSecond = 0.5
+                $0.upstream.burst = 1
+                $0.upstreamTimeout = .seconds(1)
+            }
+        ) { (harness: GatewayHarness) async throws in
+            let reply = try await harness.get("/data_sources/ds-warehouse/datasets")
+            #expect(reply.status == 200)
+            #expect(reply.object["count"] as? Int == 30 && reply.object["complete"] as? Bool == false)
             #expect(harness.control.requestCount == 1)
         }
     }

@@ -7,8 +7,12 @@ public struct CachedResponse: Sendable {
     /// The first 128 bits of the body's SHA-256; kept as numbers, which cost no allocation.
     private let digest: (UInt64, UInt64)
 
-    public init(body: ByteBuffer) {
+    /// Whether the answer may be kept: a list cut short is served, never stored as if whole.
+    public let isStorable: Bool
+
+    public init(body: ByteBuffer, isStorable: Bool = true) {
         self.body = body
+        self.isStorable = isStorable
         self.digest = Self.digest(body.withUnsafeReadableBytes { SHA256.hash($0) })
     }
 

@@ -182,7 +182,7 @@ public final class ResponseCache: Sendable {
                     if current { state.store.remove(placement.key) }
                     return
                 }
-                guard case .success(let response) = outcome, current else { return }
+                guard case .success(let response) = outcome, current, response.isStorable else { return }
                 state.store.set(
                     placement.key,
                     CacheStore.Entry(

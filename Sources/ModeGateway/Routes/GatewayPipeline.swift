@@ -107,7 +107,8 @@ struct GatewayPipeline: Sendable {
             revalidate: request.map(CacheHeaders.wantsRevalidation) ?? false
         ) { () throws(GatewayError) in
             let deadline = self.time.now() + self.timeout
-            return CachedResponse(body: try await self.read(route.shape, path: path, query: query, deadline: deadline, context: context))
+            let body = try await self.read(route.shape, path: path, query: query, deadline: deadline, context: context)
+            return CachedResponse(body: body, isStorable: context.trace.snapshot.listCutShort == false)
         }
         context.trace.update { $0.cacheStatus = lookup.status.rawValue }
         return lookup
@@ -147,24 +148,41 @@ struct GatewayPipeline: Sendable {
         let chosen = query.list?.page
         let pages = chosen.map { $0...$0 } ?? 1...self.maxPages
         for page in pages {
-            let upstream = try await self.call(
-                UpstreamRequest(method: .get, path: path, query: query.upstream(page: page)),
-                deadline: deadline,
-                context: context
-            )
+            let response: Result<UpstreamResponse, GatewayError>
+            do throws(GatewayError) {
+                response = .success(
+                    try await self.call(
+                        UpstreamRequest(method: .get, path: path, query: query.upstream(page: page)),
+                        deadline: deadline,
+                        context: context
+                    )
+                )
+            } catch {
+                response = .failure(error)
+            }
+            if case .failure(let error) = response, page > 1, chosen == nil, error.isOutOfTime {
+                // Out of time (or budget) part way: what was read, marked as cut short, beats nothing.
+                return self.cutShort(builder, path: path, reason: "deadline", context: context)
+            }
+            let upstream = try response.get()
             let outcome = try Self.transform { () throws(TransformError) in try builder.add(page: upstream.body) }
             switch outcome {
             case .appended: continue
             case .empty, .repeated: return builder.finish()
             }
         }
-        if chosen == nil {
-            context.logger.warning(
-                "List truncated at the page cap",
-                metadata: ["upstream_path": "\(path)", "pages": "\(self.maxPages)", "request_id": "\(context.requestID)"]
-            )
-        }
+        if chosen == nil { return self.cutShort(builder, path: path, reason: "page cap", context: context) }
         return builder.finish()
+    }
+
+    /// A list that could not be read whole: served with `"complete": false`, never cached.
+    private func cutShort(_ builder: CollectionBuilder, path: String, reason: String, context: GatewayRequestContext) -> ByteBuffer {
+        context.trace.update { $0.listCutShort = true }
+        context.logger.warning(
+            "List cut short",
+            metadata: ["upstream_path": "\(path)", "reason": "\(reason)", "items": "\(builder.count)", "request_id": "\(context.requestID)"]
+        )
+        return builder.finish(complete: false)
     }
 
     /// One upstream call; a non-success answer becomes the matching ``GatewayError``.

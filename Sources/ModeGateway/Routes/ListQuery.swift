@@ -1,3 +1,5 @@
+import Foundation
+
 /// The validated query of a list route: Mode's `filter`, `order` and `order_by`, and `page`.
 public struct ListQuery: Sendable, Hashable {
     public enum Field: String, Sendable, CaseIterable { case createdAt = "created_at", updatedAt = "updated_at" }
@@ -81,13 +83,24 @@ public struct ListQuery: Sendable, Hashable {
         return items.isEmpty ? nil : items.joined(separator: "&")
     }
 
-    /// A canonical form: the same for every spelling of the same request.
-    public var canonical: String { self.upstreamQuery(page: self.page) ?? "" }
+    /// A canonical form, for the cache key: the same for every spelling of the same request.
+    /// Instants are written in UTC to the nanosecond (`…T00:00:00Z`, `….000Z` and `…+00:00` are
+    /// one instant), and Mode's defaults (`order=asc`, `order_by=created_at`) are left out. What
+    /// is sent to Mode stays as the client wrote it.
+    public var canonical: String {
+        var items: [String] = []
+        if let filter { items.append("filter=\(filter.field.rawValue).\(filter.comparison.rawValue).\(filter.instant.canonical)") }
+        if let order, order != .ascending { items.append("order=" + order.rawValue) }
+        if let orderBy, orderBy != .createdAt { items.append("order_by=" + orderBy.rawValue) }
+        if let page { items.append("page=\(page)") }
+        return items.joined(separator: "&")
+    }
 }
 
 /// An ISO 8601 date and time, such as `2024-05-01T10:00:00Z` or `2024-05-01T10:00:00.5+02:00`.
 /// Kept as the client wrote it (Mode reads the same syntax); checked for shape and ranges.
 public struct ISO8601Timestamp: Sendable, Hashable {
+    /// As the client wrote it; sent to Mode as is.
     public let text: String
 
     public init?(_ text: String) {
@@ -128,5 +141,25 @@ public struct ISO8601Timestamp: Sendable, Hashable {
             else { return nil }
         }
         self.text = text
+        var fraction = ""
+        if bytes[19] == UInt8(ascii: ".") {
+            fraction = String(decoding: bytes[20..<index], as: UTF8.self)
+        }
+        var offsetSeconds = 0
+        if bytes[index] != UInt8(ascii: "Z"), let offsetHour = number(index + 1..<index + 3), let offsetMinute = number(index + 4..<index + 6) {
+            offsetSeconds = (offsetHour * 3600 + offsetMinute * 60) * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
+        }
+        // Seconds since 1970 in UTC (Howard Hinnant's days-from-civil), then the fraction to 9 digits.
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        self.canonical = "\(seconds).\(fraction.padding(toLength: 9, withPad: "0", startingAt: 0))"
     }
+
+    /// The instant as seconds since 1970 (UTC) and nine digits of fraction: one spelling per instant.
+    public let canonical: String
 }

@@ -257,4 +257,12 @@ extension GatewayError {
         default: false
         }
     }
+
+    /// Whether the request ran out of time or of Mode's budget, rather than Mode failing.
+    var isOutOfTime: Bool {
+        switch self {
+        case .gatewayTimeout, .unavailable: true
+        default: false
+        }
+    }
 }

@@ -199,7 +199,10 @@ enum SpecBuilder {
                 "type": "object",
                 "required": ["items", "count"],
                 "additionalProperties": false,
-                "properties": ["items": ["type": "array", "items": schema], "count": ["type": "integer", "minimum": 0]],
+                "properties": [
+                    "items": ["type": "array", "items": schema], "count": ["type": "integer", "minimum": 0],
+                    "complete": ["type": "boolean", "description": "`false` when the list was cut short (page cap or deadline); absent when whole."],
+                ],
             ]
             responses["200"] = Self.answer("Every item, all pages read.", headers: cacheHeaders, content: ["application/json": ["schema": list]])
             responses["304"] = Self.reference("responses", "NotModified")

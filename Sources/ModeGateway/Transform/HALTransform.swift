@@ -78,10 +78,11 @@ public final class CollectionBuilder {
         return .appended(added)
     }
 
-    /// The finished list document.
-    public func finish() -> ByteBuffer {
+    /// The finished list document; a list cut short says so with `"complete": false`.
+    public func finish(complete: Bool = true) -> ByteBuffer {
         self.output.append("],\"count\":")
         self.output.append(contentsOf: String(self.count))
+        if !complete { self.output.append(",\"complete\":false") }
         self.output.append(Byte.closeBrace)
         return self.output.takeByteBuffer()
     }

@@ -13,6 +13,7 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let spec = try SpecDocument.load()
+    let census = ConnectionGuard.Census(limit: configuration.maxConnections)
     let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .gateway(configuration))
     let client = ModeClient(
         httpClient: httpClient,
@@ -66,7 +67,18 @@ public func buildApplication(
     }
     return Application(
         router: buildRouter(components),
-        server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.clientIdleTimeout))),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    ConnectionGuard(
+                        headerTimeout: TimeAmount(configuration.headerTimeout),
+                        bodyTimeout: TimeAmount(configuration.bodyTimeout),
+                        census: census
+                    )
+                ],
+                idleTimeout: TimeAmount(configuration.clientIdleTimeout)
+            )
+        ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: [HTTPClientService(client: httpClient)],
         onServerRunning: { channel in

@@ -50,6 +50,13 @@ public struct GatewayConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(25)
     /// `http.idle.timeout.seconds`: a client connection idle this long is closed.
     public var clientIdleTimeout: Duration = .seconds(60)
+    /// `http.header.timeout.seconds`: a request head must arrive in full within this of the
+    /// connection opening or of the previous answer ending.
+    public var headerTimeout: Duration = .seconds(20)
+    /// `http.body.timeout.seconds`: a request body must arrive in full within this of its head.
+    public var bodyTimeout: Duration = .seconds(30)
+    /// `http.max.connections`: client connections open at once; past it new ones are closed.
+    public var maxConnections = 1024
     /// `cache.*`: the response cache.
     public var cache = CacheConfiguration()
     /// `results.*`, `run.wait.max.seconds`, `idempotency.ttl.seconds`: rows, runs and idempotency keys.
@@ -110,6 +117,9 @@ public struct GatewayConfiguration: Sendable {
         self.readinessRequiresMode = try parse.bool("readiness.requires.mode") ?? false
         self.shutdownGrace = try parse.seconds("shutdown.grace.seconds") ?? self.shutdownGrace
         self.clientIdleTimeout = try parse.seconds("http.idle.timeout.seconds") ?? self.clientIdleTimeout
+        self.headerTimeout = try parse.seconds("http.header.timeout.seconds") ?? self.headerTimeout
+        self.bodyTimeout = try parse.seconds("http.body.timeout.seconds") ?? self.bodyTimeout
+        self.maxConnections = try parse.int("http.max.connections", in: 1...1_000_000) ?? self.maxConnections
         self.cache = try CacheConfiguration(parser: parse)
         self.results = try ResultsSettings(parser: parse)
         self.upstream = try UpstreamExecutor.Settings(parser: parse)

@@ -1,0 +1,122 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// Bounds what one client connection may hold, in the HTTP pipeline of every connection:
+///
+/// - a request head must arrive in full within `headerTimeout` of the connection opening or of the
+///   previous answer ending (a slowloris client sending a header byte at a time is closed);
+/// - a request body must arrive in full within `bodyTimeout` of its head;
+/// - past `maxConnections` open at once, a new connection is closed at once.
+///
+/// Idle keep-alive connections are therefore closed after the shorter of `headerTimeout` and
+/// `HTTP_IDLE_TIMEOUT_SECONDS`.
+final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// The open connections of one server, shared by every connection's guard.
+    final class Census: Sendable {
+        private let open = Atomic<Int>(0)
+        let limit: Int
+
+        init(limit: Int) { self.limit = limit }
+
+        /// Counts a new connection in; false when it is one too many (it is not counted).
+        func admit() -> Bool {
+            let now = self.open.wrappingAdd(1, ordering: .relaxed).newValue
+            if now > self.limit {
+                self.open.wrappingSubtract(1, ordering: .relaxed)
+                return false
+            }
+            return true
+        }
+
+        func leave() { self.open.wrappingSubtract(1, ordering: .relaxed) }
+
+        var count: Int { self.open.load(ordering: .relaxed) }
+    }
+
+    private let headerTimeout: TimeAmount
+    private let bodyTimeout: TimeAmount
+    private let census: Census
+    private var admitted = false
+    private var timer: Scheduled<Void>?
+    /// Requests read whose answers have not ended (more than one when pipelined).
+    private var inFlight = 0
+
+    init(headerTimeout: TimeAmount, bodyTimeout: TimeAmount, census: Census) {
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.census = census
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { self.start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard !self.admitted else { return }
+        guard self.census.admit() else {
+            context.close(promise: nil)
+            return
+        }
+        self.admitted = true
+        self.arm(self.headerTimeout, context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        self.timer = nil
+        if self.admitted {
+            self.admitted = false
+            self.census.leave()
+        }
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        if self.admitted {
+            self.admitted = false
+            self.census.leave()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head:
+            self.inFlight += 1
+            self.arm(self.bodyTimeout, context: context)
+        case .end:
+            // The request is in; answering it takes what it takes (a wait, a stream of rows).
+            self.timer?.cancel()
+            self.timer = nil
+        case .body: break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // The last answer has ended: the next request's head has its own time.
+        if case .end = self.unwrapOutboundIn(data) {
+            self.inFlight = max(0, self.inFlight - 1)
+            if self.inFlight == 0 { self.arm(self.headerTimeout, context: context) }
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        let channel = context.channel
+        self.timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+}

@@ -103,6 +103,41 @@ struct AccessTests {
         }
     }
 
+    @Test("Clients pay for what reaches Mode, not for hits: a greedy client runs out of its share, a quiet one does not")
+    func fairShare() async throws {
+        try await GatewayHarness.with(
+            time: ManualTimeSource().source,
+            configure: {
+                $0.keys = Keys.store
+                // The defaults: a generous flood cap, and a share of Mode per client.
+                $0.clientRatePerSecond = 200
+                $0.clientBurst = 400
+                $0.clientModeRatePerSecond = 2
+                $0.clientModeBurst = 10
+            }
+        ) { (harness: GatewayHarness) async throws in
+            let greedy = [("Authorization", "Bearer \(Keys.read)")]
+            let quiet = [("Authorization", "Bearer \(Keys.write)")]
+            // Forty concurrent reads of one cold key cost Mode one call: none is refused.
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<40 { group.addTask { try await harness.get("/datasets/ds0002", headers: greedy).status } }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == 200 })
+            // Hits are free; revalidations are not.
+            for _ in 0..<50 { #expect(try await harness.get("/datasets/ds0002", headers: greedy).status == 200) }
+            var refused = 0
+            for _ in 0..<15 {
+                let reply = try await harness.get("/datasets/ds0002", headers: greedy + [("Cache-Control", "no-cache")])
+                if reply.status == 429 { refused += 1 }
+            }
+            #expect(refused >= 5, "past its share, the greedy client is refused")
+            // The quiet client's cold read still reaches Mode.
+            let read = try await harness.get("/datasets/ds0003", headers: quiet)
+            #expect(read.status == 200 && read.headers["X-Cache"].first == "MISS")
+        }
+    }
+
     @Test("The keys file is parsed strictly, naming the bad line")
     func keysFile() throws {
         let good = KeyStore.line(forKey: "k1", scope: .admin, name: "ops")

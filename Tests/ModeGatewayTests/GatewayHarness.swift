@@ -98,6 +98,8 @@ struct GatewayHarness {
         configuration.upstream.breakerThreshold = 1_000
         configuration.clientRatePerSecond = 100_000
         configuration.clientBurst = 100_000
+        configuration.clientModeRatePerSecond = 100_000
+        configuration.clientModeBurst = 100_000
         configure(&configuration)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = try buildApplication(configuration: configuration, logger: gatewayLogger, time: time) { port in

@@ -159,7 +159,8 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
         maxRunWait: configuration.results.maxRunWait,
         results: configuration.results,
         resultsCache: components.resultsCache,
-        reportRoute: reportRoute
+        reportRoute: reportRoute,
+        modeShare: ClientRateLimiter(ratePerSecond: configuration.clientModeRatePerSecond, burst: configuration.clientModeBurst, time: time)
     )
     for compiled in compiledRoutes {
         let route = compiled.spec

@@ -68,9 +68,14 @@ public struct GatewayConfiguration: Sendable {
     /// `gateway.allowed.hosts`: when the gateway runs open, the `Host` names it answers to,
     /// separated by commas (`*` for any); by default the listen address, localhost and 127.0.0.1.
     public var allowedHosts: [String]?
-    /// `gateway.key.rate.limit.per.second` and `.burst`: each client's own rate.
-    public var clientRatePerSecond = 20.0
-    public var clientBurst = 40
+    /// `gateway.key.rate.limit.per.second` and `.burst`: each client's flood cap, on every
+    /// request, cache hits included.
+    public var clientRatePerSecond = 200.0
+    public var clientBurst = 400
+    /// `gateway.key.mode.rate.per.second` and `.burst`: each client's share of Mode: its
+    /// requests that reach Mode (misses, `no-cache` reads, writes, runs, rows not cached).
+    public var clientModeRatePerSecond = 2.0
+    public var clientModeBurst = 10
     /// `mode.rate.limit.*`, `mode.retry.*`, `mode.breaker.*`: protection of Mode and of the gateway.
     public var upstream = UpstreamExecutor.Settings()
 
@@ -151,6 +156,16 @@ public struct GatewayConfiguration: Sendable {
             self.clientRatePerSecond = value
         }
         self.clientBurst = try parse.int("gateway.key.rate.limit.burst", in: 1...1_000_000) ?? self.clientBurst
+        if let rate = parse.string("gateway.key.mode.rate.per.second") {
+            guard let value = Double(rate), value > 0, value <= 1_000_000 else {
+                throw ConfigurationError(
+                    key: "gateway.key.mode.rate.per.second",
+                    reason: "must be a number of requests per second above 0, at most 1000000."
+                )
+            }
+            self.clientModeRatePerSecond = value
+        }
+        self.clientModeBurst = try parse.int("gateway.key.mode.burst", in: 1...1_000_000) ?? self.clientModeBurst
         try self.checkExposure()
     }
 

@@ -97,6 +97,7 @@ public final class ResponseCache: Sendable {
     }
 
     private enum Decision {
+        case refuse(GatewayError)
         case serve(Lookup)
         case wait(Task<Outcome, Never>, fallback: CacheStore.Entry?)
     }
@@ -104,13 +105,19 @@ public final class ResponseCache: Sendable {
     /// Answers from the cache when it can, otherwise through `load`, coalesced per key.
     /// - Parameters:
     ///   - revalidate: the client sent `Cache-Control: no-cache`: skip the lookup and refresh the entry.
+    /// - Parameters:
+    ///   - admit: asked only when this caller would start a load (a miss, or a revalidation): an
+    ///     error refuses it, and nothing goes to Mode. Hits, coalesced waits and background
+    ///     refreshes are never charged.
     public func fetch(
         _ placement: Placement,
         policy: CachePolicy,
         revalidate: Bool = false,
+        admit: @Sendable () -> GatewayError? = { nil },
         load: @escaping Loader
     ) async throws(GatewayError) -> Lookup {
         guard policy.isEnabled else {
+            if let refusal = admit() { throw refusal }
             return Lookup(response: try await load(), status: .bypass, age: .zero, freshFor: .zero)
         }
         let now = self.time.now()
@@ -139,10 +146,13 @@ public final class ResponseCache: Sendable {
                 state.statistics.coalescedWaits += 1
                 return .wait(running.task, fallback: fallback)
             }
+            if let refusal = admit() { return .refuse(refusal) }
             state.statistics.misses += 1
             return .wait(self.startLoad(placement, load: load, state: &state), fallback: fallback)
         }
         switch decision {
+        case .refuse(let refusal):
+            throw refusal
         case .serve(let lookup):
             return lookup
         case .wait(let task, let fallback):

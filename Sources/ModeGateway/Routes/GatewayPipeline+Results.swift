@@ -96,6 +96,7 @@ extension GatewayPipeline {
         }
         context.trace.update { $0.cacheStatus = ResponseCache.Status.miss.rawValue }
         headers[.xCache] = ResponseCache.Status.miss.rawValue
+        if let refusal = self.chargeMode(context) { throw refusal }
 
         var segments: [RowPump.Segment]
         switch scope {

@@ -32,9 +32,11 @@ extension GatewayPipeline {
             throw GatewayError.invalidHeader(name: "Idempotency-Key", reason: "must be 1 to 255 printable ASCII characters.")
         }
         let body = try await RequestBody.upstreamBody(for: compiled.spec.body, from: request)
+        // An idempotent replay costs Mode nothing; only a first POST is charged (in `post`).
         let invalidates = compiled.invalidates.map { $0.render(tokens) }
         let location = PathTemplate(compiled.spec.path).render(tokens)
         let post: @Sendable () async -> IdempotencyStore.Outcome = {
+            if let refusal = self.chargeMode(context) { return .failure(refusal) }
             do throws(GatewayError) {
                 let deadline = self.time.now() + self.timeout
                 let upstream = try await self.upstream.send(UpstreamRequest(method: .post, path: path, body: body), deadline: deadline)

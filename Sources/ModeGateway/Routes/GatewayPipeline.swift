@@ -28,6 +28,8 @@ struct GatewayPipeline: Sendable {
     let resultFills = ResultFills()
     /// `GET /reports/{report}`, whose cached entry names a report's latest successful run.
     let reportRoute: CompiledRoute
+    /// Each client's own rate of requests that reach Mode (misses, revalidations, writes, runs, rows).
+    let modeShare: ClientRateLimiter
 
     func handle(_ compiled: CompiledRoute, request: Request, context: GatewayRequestContext) async throws -> Response {
         let route = compiled.spec
@@ -46,6 +48,7 @@ struct GatewayPipeline: Sendable {
             // A write: straight to Mode; on success, what it makes wrong leaves the caches.
             let query = try ReadQuery(route: route, raw: request.uri.query)
             let body = try await RequestBody.upstreamBody(for: route.body, from: request)
+            if let refusal = self.chargeMode(context) { throw refusal }
             let deadline = self.time.now() + self.timeout
             let dropped = compiled.invalidates.map { $0.render(tokens) }
             let outcome: Result<UpstreamResponse, GatewayError>
@@ -104,7 +107,8 @@ struct GatewayPipeline: Sendable {
         let lookup = try await self.cache.fetch(
             placement,
             policy: compiled.cachePolicy,
-            revalidate: request.map(CacheHeaders.wantsRevalidation) ?? false
+            revalidate: request.map(CacheHeaders.wantsRevalidation) ?? false,
+            admit: { self.chargeMode(context) }
         ) { () throws(GatewayError) in
             let deadline = self.time.now() + self.timeout
             let body = try await self.read(route.shape, path: path, query: query, deadline: deadline, context: context)
@@ -183,6 +187,12 @@ struct GatewayPipeline: Sendable {
             metadata: ["upstream_path": "\(path)", "reason": "\(reason)", "items": "\(builder.count)", "request_id": "\(context.requestID)"]
         )
         return builder.finish(complete: false)
+    }
+
+    /// Charges the client for one request that reaches Mode; the refusal when it is over its share.
+    func chargeMode(_ context: GatewayRequestContext) -> GatewayError? {
+        let client = context.trace.snapshot.clientIdentity ?? "anonymous"
+        return self.modeShare.admit(client).map { GatewayError.tooManyRequests(retryAfterSeconds: $0) }
     }
 
     /// One upstream call; a non-success answer becomes the matching ``GatewayError``.

@@ -120,7 +120,7 @@ extension GatewayError {
     /// Whether the failure proves the request never started anything at Mode.
     var neverReachedMode: Bool {
         switch self {
-        case .upstreamUnreachable, .unavailable: true
+        case .upstreamUnreachable, .unavailable, .tooManyRequests: true
         default: false
         }
     }

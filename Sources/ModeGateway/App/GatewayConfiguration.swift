@@ -146,25 +146,9 @@ public struct GatewayConfiguration: Sendable {
             }
             self.allowedHosts = names
         }
-        if let rate = parse.string("gateway.key.rate.limit.per.second") {
-            guard let value = Double(rate), value > 0, value <= 1_000_000 else {
-                throw ConfigurationError(
-                    key: "gateway.key.rate.limit.per.second",
-                    reason: "must be a number of requests per second above 0, at most 1000000."
-                )
-            }
-            self.clientRatePerSecond = value
-        }
+        self.clientRatePerSecond = try parse.rate("gateway.key.rate.limit.per.second") ?? self.clientRatePerSecond
         self.clientBurst = try parse.int("gateway.key.rate.limit.burst", in: 1...1_000_000) ?? self.clientBurst
-        if let rate = parse.string("gateway.key.mode.rate.per.second") {
-            guard let value = Double(rate), value > 0, value <= 1_000_000 else {
-                throw ConfigurationError(
-                    key: "gateway.key.mode.rate.per.second",
-                    reason: "must be a number of requests per second above 0, at most 1000000."
-                )
-            }
-            self.clientModeRatePerSecond = value
-        }
+        self.clientModeRatePerSecond = try parse.rate("gateway.key.mode.rate.per.second") ?? self.clientModeRatePerSecond
         self.clientModeBurst = try parse.int("gateway.key.mode.burst", in: 1...1_000_000) ?? self.clientModeBurst
         try self.checkExposure()
     }
@@ -229,6 +213,15 @@ struct ConfigParser {
         guard let text = self.string(key) else { return nil }
         guard let value = Int(text), range.contains(value) else {
             throw ConfigurationError(key: key, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound).")
+        }
+        return value
+    }
+
+    /// A rate in requests per second, above 0 and at most `limit`.
+    func rate(_ key: String, limit: Double = 1_000_000) throws(ConfigurationError) -> Double? {
+        guard let text = self.string(key) else { return nil }
+        guard let value = Double(text), value > 0, value <= limit else {
+            throw ConfigurationError(key: key, reason: "must be a number of requests per second above 0, at most \(Int(limit)).")
         }
         return value
     }

@@ -2,12 +2,7 @@ extension UpstreamExecutor.Settings {
     /// Reads `MODE_RATE_LIMIT_*`, `MODE_RETRY_*` and `MODE_BREAKER_*`.
     init(parser parse: ConfigParser) throws(ConfigurationError) {
         self.init()
-        if let rate = parse.string("mode.rate.limit.per.second") {
-            guard let value = Double(rate), value > 0, value <= 10_000 else {
-                throw ConfigurationError(key: "mode.rate.limit.per.second", reason: "must be a number of requests per second above 0, at most 10000.")
-            }
-            self.ratePerSecond = value
-        }
+        self.ratePerSecond = try parse.rate("mode.rate.limit.per.second", limit: 10_000) ?? self.ratePerSecond
         self.burst = try parse.int("mode.rate.limit.burst", in: 1...10_000) ?? self.burst
         self.maxQueueWait = try parse.seconds("mode.rate.limit.max.wait.seconds", allowZero: true) ?? self.maxQueueWait
         self.retry.maxAttempts = try parse.int("mode.retry.max.attempts", in: 1...10) ?? self.retry.maxAttempts

@@ -156,20 +156,29 @@ struct ProcessTests {
         return (process, output, errors)
     }
 
+    /// The binary in front of `simulator` with the test credentials, JSON logs and `settings`;
+    /// returns once it listens, with its stdout lines and its port.
+    static func launchGateway(before simulator: RunningSimulator, with settings: [String: String]) async throws -> (Process, LineReader, Int) {
+        let (process, output, _) = try Self.launch(
+            [
+                "MODE_WORKSPACE": "demo", "MODE_API_TOKEN": GatewayHarness.token, "MODE_API_SECRET": GatewayHarness.secret,
+                "MODE_API_URL": simulator.baseURL, "HTTP_PORT": "0", "LOG_FORMAT": "json",
+            ].merging(settings) { $1 }
+        )
+        let lines = LineReader(output.fileHandleForReading)
+        let listening = try #require(try await lines.first { $0.contains("mode-gateway listening") })
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(listening.utf8)) as? [String: Any])
+        let port = try #require((object["address"] as? String)?.split(separator: ":").last.flatMap { Int($0) })
+        return (process, lines, port)
+    }
+
     @Test("SIGTERM during a slow request: the request completes, then the process exits 0; every stdout line is JSON")
     func gracefulShutdown() async throws {
         let simulator = try await RunningSimulator.start(
             ModeSimulator(configuration: .init(workspace: "demo", token: GatewayHarness.token, secret: GatewayHarness.secret))
         )
         defer { Task { await simulator.stop() } }
-        let (process, output, _) = try Self.launch([
-            "MODE_WORKSPACE": "demo", "MODE_API_TOKEN": GatewayHarness.token, "MODE_API_SECRET": GatewayHarness.secret,
-            "MODE_API_URL": simulator.baseURL, "HTTP_PORT": "0", "LOG_FORMAT": "json", "LOG_LEVEL": "debug",
-        ])
-        let lines = LineReader(output.fileHandleForReading)
-        let listening = try #require(try await lines.first { $0.contains("mode-gateway listening") })
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(listening.utf8)) as? [String: Any])
-        let gatewayPort = try #require((object["address"] as? String)?.split(separator: ":").last.flatMap { Int($0) })
+        let (process, lines, gatewayPort) = try await Self.launchGateway(before: simulator, with: ["LOG_LEVEL": "debug"])
         simulator.simulator.control.setFault(FaultPlan(.delay(milliseconds: 1500), count: 1))
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let request = Task {

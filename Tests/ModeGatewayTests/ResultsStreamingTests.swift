@@ -23,17 +23,12 @@ struct ResultsStreamingTests {
             ModeSimulator(configuration: .init(workspace: "demo", token: GatewayHarness.token, secret: GatewayHarness.secret))
         )
         defer { Task { await simulator.stop() } }
-        let (process, output, _) = try ProcessTests.launch([
-            "MODE_WORKSPACE": "demo", "MODE_API_TOKEN": GatewayHarness.token, "MODE_API_SECRET": GatewayHarness.secret,
-            "MODE_API_URL": simulator.baseURL, "HTTP_PORT": "0", "LOG_FORMAT": "json", "MODE_TIMEOUT_SECONDS": "120",
-            // Too small to hold the rows: they are served, not stored.
-            "RESULTS_CACHE_MAX_BYTES": "4194304",
-        ])
+        // Too small a results cache to hold the rows: they are served, not stored.
+        let (process, _, port) = try await ProcessTests.launchGateway(
+            before: simulator,
+            with: ["MODE_TIMEOUT_SECONDS": "120", "RESULTS_CACHE_MAX_BYTES": "4194304"]
+        )
         defer { process.terminate() }
-        let lines = LineReader(output.fileHandleForReading)
-        let listening = try #require(try await lines.first { $0.contains("mode-gateway listening") })
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(listening.utf8)) as? [String: Any])
-        let port = try #require((object["address"] as? String)?.split(separator: ":").last.flatMap { Int($0) })
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { Task { try? await client.shutdown() } }
         let url = "http://127.0.0.1:\(port)/reports/rp-big/queries/q-events/results"

@@ -159,6 +159,19 @@ struct ReportsAndRunsEndToEndTests {
         }
     }
 
+    @Test("Many clients asking at once for the same cold rows cost Mode one download")
+    func coalescedRows() async throws {
+        try await GatewayHarness.with { (harness: GatewayHarness) async throws in
+            let bodies = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<20 { group.addTask { try await harness.get("/reports/rp-sales/queries/q-sales-orders/results?format=csv").body } }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(Set(bodies).count == 1 && bodies[0] == SimRows(reportToken: "rp-sales", queryIndex: 0, count: 5).csv)
+            let downloads = harness.control.requests.filter { $0.path.hasSuffix("/qr1-run-sales-1/results/content.csv") }
+            #expect(downloads.count == 1, "\(downloads.count) downloads")
+        }
+    }
+
     @Test("A run with parameters, waited on, then its rows: two calls, and the report's latest moves on")
     func runThenRows() async throws {
         try await GatewayHarness.with(simulator: { $0.runDuration = 1.0 }) { (harness: GatewayHarness) async throws in

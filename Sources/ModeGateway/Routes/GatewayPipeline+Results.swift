@@ -89,6 +89,11 @@ extension GatewayPipeline {
             return Response(status: .notModified, headers: headers)
         }
         let policy = self.resultsPolicy
+        if policy.isEnabled {
+            // Another request may be copying these rows into the cache: wait for it, then answer
+            // from the copy (if it turned out too large to keep, read them as below).
+            await self.resultFills.waitForFill(key)
+        }
         if let hit = self.resultsCache.freshEntry(key, policy: policy) {
             context.trace.update { $0.cacheStatus = ResponseCache.Status.hit.rawValue }
             headers[.xCache] = ResponseCache.Status.hit.rawValue
@@ -125,6 +130,7 @@ extension GatewayPipeline {
             format: format,
             limit: self.results.maxBytes,
             storeLimit: filling ? self.results.cacheMaxEntryBytes : 0,
+            onTooLargeToStore: { ticket?.abandon() },
             open: { path throws(GatewayError) in try await self.openRows(path: path, context: context) }
         )
         // Read the start (small results whole) before answering, so that failures are problems.
@@ -139,6 +145,7 @@ extension GatewayPipeline {
         }
         if ended {
             if let rows = pump.collected, filling { self.resultsCache.store(key, response: CachedResponse(body: rows), tags: tags) }
+            ticket?.abandon()
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: first))
         }
         let logger = context.logger
@@ -148,12 +155,11 @@ extension GatewayPipeline {
             status: .ok,
             headers: headers,
             body: ResponseBody { writer in
-                // Held until the answer is written (or dropped), so the fill ends with it.
-                _ = ticket
                 do {
                     try await writer.write(start)
                     while let chunk = try await pump.next() { try await writer.write(chunk) }
                     if let rows = pump.collected, filling { self.resultsCache.store(key, response: CachedResponse(body: rows), tags: tags) }
+                    ticket?.abandon()
                     try await writer.finish(nil)
                 } catch {
                     // The head is sent: the only way left to say so is to end the answer short.
@@ -295,6 +301,7 @@ final class RowPump: @unchecked Sendable {
     }
 
     typealias Open = @Sendable (String) async throws(GatewayError) -> HTTPClientResponse.Body
+    private let onTooLargeToStore: @Sendable () -> Void
 
     private var segments: ArraySlice<Segment>
     private let format: ResultFormat
@@ -306,7 +313,15 @@ final class RowPump: @unchecked Sendable {
     /// Everything passed on so far, while it fits the cache; nil once it does not.
     private(set) var collected: ByteBuffer?
 
-    init(segments: [Segment], format: ResultFormat, limit: Int, storeLimit: Int, open: @escaping Open) {
+    init(
+        segments: [Segment],
+        format: ResultFormat,
+        limit: Int,
+        storeLimit: Int,
+        onTooLargeToStore: @escaping @Sendable () -> Void = {},
+        open: @escaping Open
+    ) {
+        self.onTooLargeToStore = onTooLargeToStore
         self.segments = segments[...]
         self.format = format
         self.limit = limit
@@ -356,6 +371,7 @@ final class RowPump: @unchecked Sendable {
         if self.collected != nil {
             if (self.collected?.readableBytes ?? 0) + output.readableBytes > self.storeLimit {
                 self.collected = nil
+                self.onTooLargeToStore()
             } else {
                 self.collected?.writeImmutableBuffer(output)
             }

@@ -79,6 +79,10 @@ struct AccessTests {
             #expect(reply.status == 200)
         }
         #expect(AccessMiddleware.hostName("[::1]:8080") == "::1" && AccessMiddleware.hostName("Example.COM") == "example.com")
+        // Configured entries are read the way Host headers are.
+        var configuration = GatewayConfiguration(workspace: "w", credentials: ModeCredentials(token: "t", secret: "s"))
+        configuration.allowedHosts = ["Gateway.Internal:8080", "[::1]"]
+        #expect(configuration.effectiveAllowedHosts == ["gateway.internal", "::1"])
     }
 
     @Test("A key over its rate gets 429 with Retry-After")

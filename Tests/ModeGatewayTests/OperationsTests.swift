@@ -26,14 +26,23 @@ struct OperationsTests {
         var restarted: RunningSimulator?
         try await GatewayHarness.with(time: clock.source, configure: { $0.keys = GatewayHarness.Keys.store }) {
             (harness: GatewayHarness) async throws in
-            let up = try await harness.get("/readyz")
+            /// The probe answers at once with what it knows; the check of Mode runs behind it.
+            func readyz(until accept: ([String: Any]) -> Bool) async throws -> GatewayHarness.Reply {
+                var reply = try await harness.get("/readyz")
+                for _ in 0..<200 where !accept(reply.object["mode"] as? [String: Any] ?? [:]) {
+                    try await Task.sleep(for: .milliseconds(10))
+                    reply = try await harness.get("/readyz")
+                }
+                return reply
+            }
+            let up = try await readyz { $0["reachable"] as? Bool == true }
             #expect(up.status == 200)
             #expect(harness.control.requests.last?.path == "/api/verify")
             let mode = try #require(up.object["mode"] as? [String: Any])
             #expect(mode["reachable"] as? Bool == true && mode["credentials_valid"] as? Bool == true && mode["breaker"] as? String == "closed")
             await harness.simulator.stop()
             clock.advance(by: .seconds(11))
-            let down = try await harness.get("/readyz")
+            let down = try await readyz { $0["reachable"] as? Bool == false }
             #expect(down.status == 200, "Mode's outage must not take the gateway out of rotation")
             let downMode = try #require(down.object["mode"] as? [String: Any])
             #expect(downMode["reachable"] as? Bool == false && downMode["detail"] as? String == "Mode could not be reached.")
@@ -42,7 +51,7 @@ struct OperationsTests {
             #expect(metrics.body.contains("mode_up 0"))
             restarted = try await RunningSimulator.start(harness.simulator.simulator, port: harness.simulator.port)
             clock.advance(by: .seconds(11))
-            let again = try await harness.get("/readyz")
+            let again = try await readyz { $0["reachable"] as? Bool == true }
             #expect((again.object["mode"] as? [String: Any])?["reachable"] as? Bool == true)
         }
         await restarted?.stop()
@@ -64,7 +73,11 @@ struct OperationsTests {
         }
         try await GatewayHarness.with(configure: { $0.credentials = ModeCredentials(token: GatewayHarness.token, secret: "nope") }) {
             (harness: GatewayHarness) async throws in
-            let reply = try await harness.get("/readyz")
+            var reply = try await harness.get("/readyz")
+            for _ in 0..<200 where (reply.object["mode"] as? [String: Any])?["credentials_valid"] as? Bool != false {
+                try await Task.sleep(for: .milliseconds(10))
+                reply = try await harness.get("/readyz")
+            }
             #expect(reply.status == 200)
             #expect((reply.object["mode"] as? [String: Any])?["credentials_valid"] as? Bool == false)
         }

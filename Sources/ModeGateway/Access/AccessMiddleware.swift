@@ -22,8 +22,11 @@ struct AccessMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         if self.keys == nil, let allowedHosts {
+            // No Host at all (HTTP/1.0) cannot come from a browser, which always names the host.
             let host = Self.hostName(request.head.authority ?? "")
-            guard allowedHosts.contains(host) else { throw GatewayError.hostNotAllowed(host: Problem.printable(host, limit: 64)) }
+            guard host.isEmpty || allowedHosts.contains(host) else {
+                throw GatewayError.hostNotAllowed(host: Problem.printable(host, limit: 64))
+            }
         }
         let client: String
         if let keys {

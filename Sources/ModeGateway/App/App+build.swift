@@ -64,6 +64,11 @@ public func buildApplication(
     }
     if configuration.keys == nil {
         logger.warning("No GATEWAY_API_KEYS_FILE: the gateway is open to anyone who can reach \(configuration.host).")
+        if configuration.allowedHosts == nil, ["0.0.0.0", "::"].contains(configuration.host) {
+            logger.warning(
+                "Running open on every address: only localhost and 127.0.0.1 are answered; set GATEWAY_ALLOWED_HOSTS to the names clients use"
+            )
+        }
     }
     return Application(
         router: buildRouter(components),
@@ -72,6 +77,7 @@ public func buildApplication(
                 additionalChannelHandlers: [
                     ConnectionGuard(
                         headerTimeout: TimeAmount(configuration.headerTimeout),
+                        idleTimeout: TimeAmount(configuration.clientIdleTimeout),
                         bodyTimeout: TimeAmount(configuration.bodyTimeout),
                         census: census
                     )

@@ -5,13 +5,13 @@ import Synchronization
 
 /// Bounds what one client connection may hold, in the HTTP pipeline of every connection:
 ///
-/// - a request head must arrive in full within `headerTimeout` of the connection opening or of the
-///   previous answer ending (a slowloris client sending a header byte at a time is closed);
+/// - a request head must arrive in full within `headerTimeout` of the connection opening (a
+///   slowloris client sending a header byte at a time is closed), and within the longer of
+///   `headerTimeout` and the idle timeout of the previous answer ending (so keep-alive
+///   connections live as long as `HTTP_IDLE_TIMEOUT_SECONDS` says);
 /// - a request body must arrive in full within `bodyTimeout` of its head;
 /// - past `maxConnections` open at once, a new connection is closed at once.
 ///
-/// Idle keep-alive connections are therefore closed after the shorter of `headerTimeout` and
-/// `HTTP_IDLE_TIMEOUT_SECONDS`.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -41,15 +41,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let headerTimeout: TimeAmount
+    private let keepAliveTimeout: TimeAmount
     private let bodyTimeout: TimeAmount
+    /// Whether the timer running is the body's (cancelled when the body is in).
+    private var timingBody = false
     private let census: Census
     private var admitted = false
     private var timer: Scheduled<Void>?
     /// Requests read whose answers have not ended (more than one when pipelined).
     private var inFlight = 0
 
-    init(headerTimeout: TimeAmount, bodyTimeout: TimeAmount, census: Census) {
+    init(headerTimeout: TimeAmount, idleTimeout: TimeAmount, bodyTimeout: TimeAmount, census: Census) {
         self.headerTimeout = headerTimeout
+        self.keepAliveTimeout = max(headerTimeout, idleTimeout)
         self.bodyTimeout = bodyTimeout
         self.census = census
     }
@@ -96,10 +100,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .head:
             self.inFlight += 1
             self.arm(self.bodyTimeout, context: context)
+            self.timingBody = true
         case .end:
             // The request is in; answering it takes what it takes (a wait, a stream of rows).
-            self.timer?.cancel()
-            self.timer = nil
+            if self.timingBody {
+                self.timer?.cancel()
+                self.timer = nil
+                self.timingBody = false
+            }
         case .body: break
         }
         context.fireChannelRead(data)
@@ -109,13 +117,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         // The last answer has ended: the next request's head has its own time.
         if case .end = self.unwrapOutboundIn(data) {
             self.inFlight = max(0, self.inFlight - 1)
-            if self.inFlight == 0 { self.arm(self.headerTimeout, context: context) }
+            if self.inFlight == 0 { self.arm(self.keepAliveTimeout, context: context) }
         }
         context.write(data, promise: promise)
     }
 
     private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
         self.timer?.cancel()
+        self.timingBody = false
         let channel = context.channel
         self.timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
     }

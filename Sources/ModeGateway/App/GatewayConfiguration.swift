@@ -156,7 +156,8 @@ public struct GatewayConfiguration: Sendable {
     /// The `Host` names an open gateway answers to; nil for any.
     var effectiveAllowedHosts: Set<String>? {
         let names = self.allowedHosts ?? [self.host.lowercased(), "localhost", "127.0.0.1", "::1"]
-        return names.contains("*") ? nil : Set(names)
+        // Entries are read as Host headers are: `localhost:8080` and `[::1]` name localhost and ::1.
+        return names.contains("*") ? nil : Set(names.map(AccessMiddleware.hostName))
     }
 
     /// Whether `host` only accepts connections from this machine.

@@ -28,7 +28,8 @@ struct OperationsRoutes: Sendable {
         }
         router.get("/readyz") { _, context -> Response in
             context.trace.update { $0.route = "/readyz" }
-            let mode = await self.readiness.check()
+            // Only when Mode decides readiness does a probe wait for Mode's answer.
+            let mode = self.readiness.requiresMode ? await self.readiness.check() : self.readiness.latest()
             if self.readiness.requiresMode, !mode.isUsable {
                 throw GatewayError.notReady(reason: mode.detail ?? "Mode is not usable.")
             }

@@ -45,7 +45,18 @@ final class Readiness: Sendable {
         self.time = time
     }
 
-    /// Mode's state, asking Mode when the last check is older than the interval.
+    /// Mode's state as last known, at once; a check older than the interval starts a new one in
+    /// the background, so a probe never waits on Mode.
+    func latest() -> ModeState {
+        let now = self.time.now()
+        self.state.withLock { state in
+            let stale = state.checkedAt.map { now - $0 >= self.interval } ?? true
+            if stale, state.running == nil { state.running = Task { await self.askMode() } }
+        }
+        return self.lastKnown
+    }
+
+    /// Mode's state, asking Mode (and waiting for it) when the last check is older than the interval.
     func check() async -> ModeState {
         let now = self.time.now()
         let task = self.state.withLock { state -> Task<ModeState, Never>? in

@@ -13,7 +13,7 @@ public final class RequestTrace: Sendable {
         public var lastUpstreamStatus: Int?
         /// The name of the client's key, never the key.
         public var clientName: String?
-        /// Whether a list was served cut short (page cap or deadline), so it is not cached.
+        /// Whether a list was cut short by the deadline or the budget, so it is not cached.
         public var listCutShort = false
         /// Who the client is for per-client state: `key:<name>`, or `address:<ip>` when the gateway runs open.
         public var clientIdentity: String?

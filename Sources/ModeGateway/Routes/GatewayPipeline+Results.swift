@@ -17,6 +17,8 @@ import NIOCore
 extension GatewayPipeline {
     /// Read whole before answering; past it the rows are streamed.
     static let resultsPrefetchBytes = 256 * 1024
+    /// The longest a request waits for another's fill of the same rows before reading them itself.
+    static let resultsFillWait: Duration = .seconds(5)
 
     func serveResults(
         _ scope: RouteSpec.ResultsScope,
@@ -92,7 +94,7 @@ extension GatewayPipeline {
         if policy.isEnabled {
             // Another request may be copying these rows into the cache: wait for it, then answer
             // from the copy (if it turned out too large to keep, read them as below).
-            await self.resultFills.waitForFill(key)
+            await self.resultFills.waitForFill(key, atMost: Self.resultsFillWait)
         }
         if let hit = self.resultsCache.freshEntry(key, policy: policy) {
             context.trace.update { $0.cacheStatus = ResponseCache.Status.hit.rawValue }
@@ -200,7 +202,8 @@ extension GatewayPipeline {
     {
         let lookup = try await self.resultsCache.fetch(
             ResponseCache.Placement(path: runPath + "/query_runs", query: "", tags: tags),
-            policy: self.resultsPolicy
+            policy: self.resultsPolicy,
+            admit: { self.chargeMode(context) }
         ) { () throws(GatewayError) in
             let deadline = self.time.now() + self.timeout
             let runBody = try await self.read(.object, path: runPath, deadline: deadline, context: context)
@@ -219,6 +222,10 @@ extension GatewayPipeline {
                 deadline: deadline,
                 context: context
             )
+            if context.trace.snapshot.listCutShort {
+                // Without every query run, the run's rows would be missing queries for a day.
+                throw .gatewayTimeout(detail: "Mode's query runs for run \(runToken) could not all be read in time.")
+            }
             guard run.isSuccessful else {
                 let messages = FinishedRun.QueryRun.list(queryRuns).compactMap(\.errorMessage)
                 let reason = messages.isEmpty ? "" : ": " + messages.joined(separator: "; ")

@@ -79,6 +79,7 @@ struct GatewayPipeline: Sendable {
             return CacheHeaders.writeResponse(CachedResponse(body: document))
         case .binary:
             _ = try QueryParameters(request.uri.query, allowed: [])
+            if let refusal = self.chargeMode(context) { throw refusal }
             return try await self.passThrough(path: path, context: context)
         case .run where route.method == .get:
             return try await self.readRun(compiled, path: path, tokens: tokens, request: request, context: context)
@@ -165,7 +166,9 @@ struct GatewayPipeline: Sendable {
                 response = .failure(error)
             }
             if case .failure(let error) = response, page > 1, chosen == nil, error.isOutOfTime {
-                // Out of time (or budget) part way: what was read, marked as cut short, beats nothing.
+                // Out of time (or budget) part way: what was read, marked as cut short, beats
+                // nothing; it is not kept, since the next try may read it whole.
+                context.trace.update { $0.listCutShort = true }
                 return self.cutShort(builder, path: path, reason: "deadline", context: context)
             }
             let upstream = try response.get()
@@ -179,9 +182,9 @@ struct GatewayPipeline: Sendable {
         return builder.finish()
     }
 
-    /// A list that could not be read whole: served with `"complete": false`, never cached.
+    /// A list that could not be read whole: served with `"complete": false`. One cut at the page
+    /// cap is cut the same way every time, and is cached as such; one cut by the deadline is not.
     private func cutShort(_ builder: CollectionBuilder, path: String, reason: String, context: GatewayRequestContext) -> ByteBuffer {
-        context.trace.update { $0.listCutShort = true }
         context.logger.warning(
             "List cut short",
             metadata: ["upstream_path": "\(path)", "reason": "\(reason)", "items": "\(builder.count)", "request_id": "\(context.requestID)"]

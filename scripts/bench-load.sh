@@ -40,6 +40,7 @@ gateway() { # port, cache ttl
         MODE_API_URL="http://127.0.0.1:$sim_port/api" HTTP_PORT="$1" CACHE_TTL_SECONDS="$2" LOG_LEVEL=warning \
         MODE_RATE_LIMIT_PER_SECOND=10000 MODE_RATE_LIMIT_BURST=10000 \
         GATEWAY_KEY_RATE_LIMIT_PER_SECOND=1000000 GATEWAY_KEY_RATE_LIMIT_BURST=1000000 \
+        GATEWAY_KEY_MODE_RATE_PER_SECOND=1000000 GATEWAY_KEY_MODE_BURST=1000000 \
         "$bin/mode-gateway" >"$work/gateway-$1.log" 2>&1 &
     pids+=($!)
 }

@@ -14,7 +14,7 @@ enum AccessPolicy {
         if let routeTemplate {
             // HEAD reads what GET reads.
             let lookup = method == .head ? HTTPRequest.Method.get : method
-            if let route = RouteTable.byMethodAndPath["\(lookup.rawValue) \(routeTemplate)"] { return route.scope }
+            if let scope = RouteTable.scopes[routeTemplate]?[lookup] { return scope }
         }
         switch method {
         case .get, .head, .options: return .read

@@ -1,3 +1,5 @@
+import HTTPTypes
+
 /// The flat routes the gateway serves in front of Mode: the one source for the router, the
 /// access scopes, cache tags and invalidations, and the OpenAPI document's operations.
 public enum RouteTable {
@@ -381,11 +383,13 @@ public enum RouteTable {
         ),
     ]
 
-    /// The route a (method, template) pair names; for access checks.
-    static let byMethodAndPath: [String: RouteSpec] = Dictionary(
-        modeRoutes.map { ("\($0.method.rawValue) \($0.path)", $0) },
-        uniquingKeysWith: { first, _ in first }
-    )
+    /// The scope of each (template, method), looked up by template then method on every request:
+    /// no string is built on the hot path.
+    static let scopes: [String: [HTTPRequest.Method: Scope]] = {
+        var scopes: [String: [HTTPRequest.Method: Scope]] = [:]
+        for route in modeRoutes { scopes[route.path, default: [:]][route.method] = route.scope }
+        return scopes
+    }()
 
     /// The cached GET route and parameters a flat path names, if any; for purging by path.
     static func match(path: String) -> (route: RouteSpec, parameters: [String: Token])? {

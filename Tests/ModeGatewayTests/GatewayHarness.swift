@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GatewayRedis
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -42,6 +43,8 @@ struct GatewayHarness {
 
     let simulator: RunningSimulator
     let gatewayPort: Int
+    /// Every replica's port, when the harness runs several; the first is `gatewayPort`.
+    var gatewayPorts: [Int] = []
     let client: HTTPClient
     let traffic: TrafficRecorder
 
@@ -61,8 +64,12 @@ struct GatewayHarness {
     /// - Parameters:
     ///   - configure: changes to the gateway's configuration (its URL and credentials are set already).
     ///   - upstreamURL: overrides the simulator's URL, to point the gateway somewhere else.
+    ///   - replicas: how many gateways to run in front of the one simulator.
+    ///   - redis: the Redis they share, under a key prefix of their own.
     static func with(
         time: TimeSource = .system,
+        replicas: Int = 1,
+        redis: RedisServer? = nil,
         configure: (inout GatewayConfiguration) -> Void = { _ in },
         upstreamURL: ((RunningSimulator) async throws -> String)? = nil,
         simulatorRateLimit: LeakyBucket.Limit? = nil,
@@ -100,34 +107,65 @@ struct GatewayHarness {
         configuration.clientBurst = 100_000
         configuration.clientModeRatePerSecond = 100_000
         configuration.clientModeBurst = 100_000
-        configure(&configuration)
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try buildApplication(configuration: configuration, logger: gatewayLogger, time: time) { port in
-            continuation.yield(port)
-            continuation.finish()
+        if let redis {
+            var fleet = FleetSettings(endpoint: RedisEndpoint(host: "127.0.0.1", port: redis.port))
+            fleet.keyPrefix = "test-\(UUID().uuidString.prefix(8))"
+            fleet.replicas = replicas
+            configuration.fleet = fleet
         }
-        let server = Task { try await app.run() }
-        var iterator = ports.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
+        configure(&configuration)
+        var servers: [Task<Void, any Error>] = []
+        var gatewayPorts: [Int] = []
+        for _ in 0..<replicas {
+            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+            let app = try buildApplication(configuration: configuration, logger: gatewayLogger, time: time) { port in
+                continuation.yield(port)
+                continuation.finish()
+            }
+            servers.append(Task { try await app.run() })
+            var iterator = ports.makeAsyncIterator()
+            gatewayPorts.append(await iterator.next() ?? 0)
+        }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let harness = GatewayHarness(simulator: simulator, gatewayPort: port, client: client, traffic: traffic)
+        var harness = GatewayHarness(simulator: simulator, gatewayPort: gatewayPorts[0], client: client, traffic: traffic)
+        harness.gatewayPorts = gatewayPorts
         do {
+            if redis != nil {
+                // Ready once each replica has reached Redis.
+                for index in 0..<replicas {
+                    var ready = false
+                    for _ in 0..<200 where !ready {
+                        ready = try await harness.replica(index).get("/readyz").status == 200
+                        if !ready { try await Task.sleep(for: .milliseconds(25)) }
+                    }
+                    try #require(ready, "replica \(index) never reached Redis")
+                }
+            }
             try await body(harness)
         } catch {
-            await harness.shutdown(server)
+            await harness.shutdown(servers)
             throw error
         }
-        await harness.shutdown(server)
+        await harness.shutdown(servers)
         for leak in traffic.leaks(of: Self.secrets) {
             Issue.record("A secret leaked: \(leak)")
         }
     }
 
-    private func shutdown(_ server: Task<Void, any Error>) async {
+    private func shutdown(_ servers: [Task<Void, any Error>]) async {
         try? await self.client.shutdown()
-        server.cancel()
-        _ = try? await server.value
+        for server in servers {
+            server.cancel()
+            _ = try? await server.value
+        }
         await self.simulator.stop()
+    }
+
+    /// The same harness, talking to replica `index`.
+    func replica(_ index: Int) -> GatewayHarness {
+        var copy = GatewayHarness(simulator: self.simulator, gatewayPort: self.gatewayPorts[index], client: self.client, traffic: self.traffic)
+        copy.gatewayPorts = self.gatewayPorts
+        return copy
     }
 
     /// Sends a request to the gateway. `path` goes on the wire as given.

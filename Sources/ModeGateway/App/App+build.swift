@@ -23,14 +23,30 @@ public func buildApplication(
         logger: logger
     )
     let metrics = GatewayMetrics()
+    // Replicas share Mode's budget, the cache and its epochs through Redis, when there is one.
+    let fleet = configuration.fleet.map { settings in
+        var settings = settings
+        settings.fillWait = configuration.upstreamTimeout
+        return Fleet(settings: settings, logger: logger) { command, duration, failed in
+            metrics.recordRedis(command: command, duration: duration, failed: failed)
+        }
+    }
     let upstream = UpstreamExecutor(
         client: client,
         settings: configuration.upstream,
         time: time,
         logger: logger,
+        shared: fleet,
+        replicas: configuration.fleet?.replicas ?? 1,
         observe: { outcome, duration in metrics.recordUpstream(outcome: outcome, duration: duration) }
     )
-    let cache = ResponseCache(maxBytes: configuration.cache.maxBytes, maxEntryBytes: configuration.cache.maxEntryBytes, time: time)
+    let cache = ResponseCache(
+        maxBytes: configuration.cache.maxBytes,
+        maxEntryBytes: configuration.cache.maxEntryBytes,
+        time: time,
+        tier: fleet
+    )
+    fleet?.whenDropped { names in cache.applyDropped(names) }
     let resultsCache = ResponseCache(
         maxBytes: configuration.results.cacheMaxBytes,
         maxEntryBytes: configuration.results.cacheMaxEntryBytes,
@@ -50,7 +66,8 @@ public func buildApplication(
             time: time
         ),
         spec: spec,
-        time: time
+        time: time,
+        fleet: fleet
     )
     if configuration.upstreamTimeout > configuration.shutdownGrace {
         // A request still waiting on Mode at SIGTERM would be cut off before its own deadline.
@@ -86,7 +103,7 @@ public func buildApplication(
             )
         ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-        services: [HTTPClientService(client: httpClient)],
+        services: [HTTPClientService(client: httpClient) as any Service] + (fleet.map { [Fleet.Service(fleet: $0)] } ?? []),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? 0
             logger.notice(
@@ -114,6 +131,8 @@ struct GatewayComponents: Sendable {
     let readiness: Readiness
     let spec: SpecDocument
     let time: TimeSource
+    /// What replicas share through Redis; nil for one replica on its own.
+    let fleet: Fleet?
 }
 
 /// Every route the gateway serves, behind its middleware: request id, request log and metrics,
@@ -148,7 +167,7 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
             if let error = UpstreamStatus.error(for: response) { throw error }
             return try GatewayPipeline.transform { () throws(TransformError) in try HALTransform.object(response.body) }
         },
-        onFinish: { tags in cache.invalidate(tags: tags) }
+        onFinish: { tags in await cache.invalidateEverywhere(tags: tags) }
     )
     let compiledRoutes = RouteTable.modeRoutes.map { $0.compiled(workspace: configuration.workspace, cache: configuration.cache) }
     guard let reportRoute = compiledRoutes.first(where: { $0.spec.operationID == "getReport" }) else {
@@ -175,9 +194,10 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
         }
     }
     let cacheRoutes = CacheRoutes(cache: components.cache, workspace: configuration.workspace)
-    router.delete(RouterPath(CacheRoutes.path)) { request, context in try cacheRoutes.purge(request, context: context) }
+    router.delete(RouterPath(CacheRoutes.path)) { request, context in try await cacheRoutes.purge(request, context: context) }
     OperationsRoutes(
         readiness: components.readiness,
+        fleet: components.fleet,
         metrics: components.metrics,
         cache: components.cache,
         upstream: components.upstream,

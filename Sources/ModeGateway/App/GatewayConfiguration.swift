@@ -78,6 +78,8 @@ public struct GatewayConfiguration: Sendable {
     public var clientModeBurst = 10
     /// `mode.rate.limit.*`, `mode.retry.*`, `mode.breaker.*`: protection of Mode and of the gateway.
     public var upstream = UpstreamExecutor.Settings()
+    /// `redis.*`, `gateway.replicas`: state shared by replicas through Redis; nil keeps it in process.
+    public var fleet: FleetSettings?
 
     public init(workspace: String, credentials: ModeCredentials) {
         self.workspace = workspace
@@ -128,6 +130,7 @@ public struct GatewayConfiguration: Sendable {
         self.cache = try CacheConfiguration(parser: parse)
         self.results = try ResultsSettings(parser: parse)
         self.upstream = try UpstreamExecutor.Settings(parser: parse)
+        self.fleet = try FleetSettings(parser: parse)
         if let path = parse.string("gateway.api.keys.file") {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
                 throw ConfigurationError(key: "gateway.api.keys.file", reason: "names a file that cannot be read.")
@@ -208,6 +211,13 @@ struct ConfigParser {
         let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !value.isEmpty else { throw ConfigurationError(key: fileKey, reason: "names an empty file.") }
         return value
+    }
+
+    /// A secret that may be left out, given directly or through `<key>.file`.
+    func optionalSecret(_ key: String) throws(ConfigurationError) -> String? {
+        if let value = self.reader.string(forKey: ConfigKey(key), isSecret: true), !value.isEmpty { return value }
+        guard self.string(key + ".file") != nil else { return nil }
+        return try self.secret(key)
     }
 
     func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {

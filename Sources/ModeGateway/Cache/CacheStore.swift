@@ -10,6 +10,8 @@ struct CacheStore {
         /// Names that writes invalidate, such as `dataset:abc` or `dataset-lists`, separated by
         /// newlines: one string, most often short enough to need no allocation of its own.
         var tags: String
+        /// The shared tier's epochs when the entry was stored ("" with no shared tier).
+        var stamp: String = ""
         var cost: Int
 
         /// Whether the entry carries any of `tags`.

@@ -41,12 +41,30 @@ public final class ResponseCache: Sendable {
     public struct Placement: Sendable {
         /// The upstream path, then `?` and the canonical query.
         public var key: String
-        /// The entry's tags; worked out only when a load starts, never on a hit.
+        /// The upstream path alone, which `DELETE /cache?path=` names.
+        public var path: String
+        /// The entry's tags; worked out only when a load starts (or, with a shared tier, to read
+        /// their epochs), never on a local hit.
         public var tags: @Sendable () -> [String]
 
         public init(path: String, query: String, tags: @escaping @autoclosure @Sendable () -> [String]) {
             self.key = path + "?" + query
+            self.path = path
             self.tags = tags
+        }
+    }
+
+    /// What a load gives: the answer, how old it already is (a copy from the shared tier may
+    /// be), and how it was served to the caller that started it.
+    public struct Loaded: Sendable {
+        public var response: CachedResponse
+        public var age: Duration
+        public var status: Status
+
+        public init(response: CachedResponse, age: Duration = .zero, status: Status = .miss) {
+            self.response = response
+            self.age = age
+            self.status = status
         }
     }
 
@@ -57,7 +75,7 @@ public final class ResponseCache: Sendable {
 
     public typealias Loader = @Sendable () async throws(GatewayError) -> CachedResponse
 
-    private typealias Outcome = Result<CachedResponse, GatewayError>
+    private typealias Outcome = Result<Loaded, GatewayError>
 
     private struct InFlight {
         var id: UInt64
@@ -77,13 +95,53 @@ public final class ResponseCache: Sendable {
 
     private let state: Mutex<State>
     private let time: TimeSource
+    /// The tier replicas share, with the epochs that make a write visible to all of them; nil
+    /// for one replica on its own.
+    let tier: (any CacheTier)?
 
     /// - Parameters:
     ///   - maxBytes: the bound on the total cost of all entries.
     ///   - maxEntryBytes: an entry costing more is served but not stored.
-    public init(maxBytes: Int, maxEntryBytes: Int, time: TimeSource = .system) {
+    ///   - tier: the shared second tier, when replicas share one.
+    init(maxBytes: Int, maxEntryBytes: Int, time: TimeSource = .system, tier: (any CacheTier)? = nil) {
         self.state = Mutex(State(store: CacheStore(maxBytes: maxBytes, maxEntryBytes: maxEntryBytes)))
         self.time = time
+        self.tier = tier
+    }
+
+    public convenience init(maxBytes: Int, maxEntryBytes: Int, time: TimeSource = .system) {
+        self.init(maxBytes: maxBytes, maxEntryBytes: maxEntryBytes, time: time, tier: nil)
+    }
+
+    /// Which epochs a lookup holds its entries to.
+    private enum Epochs {
+        /// No shared tier: every entry is current until invalidated here.
+        case local
+        /// The shared tier's epochs for the entry's tags, as one stamp: only an entry stored
+        /// under the same stamp is current.
+        case shared(String)
+        /// The shared tier cannot say now: no entry is known to be current, so entries serve only
+        /// when Mode fails (stale-if-error).
+        case unknown
+
+        /// What an entry stored now is stamped with: a shared stamp (Redis's data generation,
+        /// then epochs) is never empty and never `?`, so it never equals either of the others.
+        var stamp: String {
+            switch self {
+            case .local: ""
+            case .shared(let stamp): stamp
+            case .unknown: "?"
+            }
+        }
+
+        /// Coalesced loads are per key and stamp: a read after a write never joins a load from before it.
+        func loadKey(_ key: String) -> String {
+            switch self {
+            case .local: key
+            case .shared(let stamp): key + "#" + stamp
+            case .unknown: key + "#?"
+            }
+        }
     }
 
     public var statistics: Statistics {
@@ -120,35 +178,50 @@ public final class ResponseCache: Sendable {
             if let refusal = admit() { throw refusal }
             return Lookup(response: try await load(), status: .bypass, age: .zero, freshFor: .zero)
         }
+        var epochs = Epochs.local
+        if let tier = self.tier {
+            epochs = await tier.stamp(path: placement.path, tags: placement.tags()).map(Epochs.shared) ?? .unknown
+        }
+        let loadKey = epochs.loadKey(placement.key)
+        let load = self.loader(for: epochs, loadKey: loadKey, policy: policy, revalidate: revalidate, load: load)
         let now = self.time.now()
         let decision = self.state.withLock { state -> Decision in
             var fallback: CacheStore.Entry?
-            if !revalidate, let entry = state.store.get(placement.key) {
+            if let entry = state.store.get(placement.key) {
                 let age = now - entry.storedAt
-                switch policy.freshness(age: age) {
-                case .fresh(let remaining):
-                    state.statistics.hits += 1
-                    return .serve(Lookup(response: entry.response, status: .hit, age: age, freshFor: remaining))
-                case .staleWhileRevalidate:
-                    state.statistics.staleServed += 1
-                    if state.inFlight[placement.key] == nil {
-                        state.statistics.backgroundRefreshes += 1
-                        _ = self.startLoad(placement, load: load, state: &state)
-                    }
-                    return .serve(Lookup(response: entry.response, status: .stale, age: age, freshFor: .zero))
-                case .expiredButUsableOnError:
-                    fallback = entry
-                case .unusable:
+                let freshness = policy.freshness(age: age)
+                if case .unknown = epochs {
+                    // Another replica may have written since: only Mode failing lets it serve.
+                    if freshness != .unusable { fallback = entry }
+                } else if entry.stamp != epochs.stamp {
+                    // Stored before a write (or a purge) that this lookup's epochs know of.
                     state.store.remove(placement.key)
+                } else if !revalidate {
+                    switch freshness {
+                    case .fresh(let remaining):
+                        state.statistics.hits += 1
+                        return .serve(Lookup(response: entry.response, status: .hit, age: age, freshFor: remaining))
+                    case .staleWhileRevalidate:
+                        state.statistics.staleServed += 1
+                        if state.inFlight[loadKey] == nil {
+                            state.statistics.backgroundRefreshes += 1
+                            _ = self.startLoad(placement, loadKey: loadKey, stamp: epochs.stamp, load: load, state: &state)
+                        }
+                        return .serve(Lookup(response: entry.response, status: .stale, age: age, freshFor: .zero))
+                    case .expiredButUsableOnError:
+                        fallback = entry
+                    case .unusable:
+                        state.store.remove(placement.key)
+                    }
                 }
             }
-            if let running = state.inFlight[placement.key] {
+            if let running = state.inFlight[loadKey] {
                 state.statistics.coalescedWaits += 1
                 return .wait(running.task, fallback: fallback)
             }
             if let refusal = admit() { return .refuse(refusal) }
             state.statistics.misses += 1
-            return .wait(self.startLoad(placement, load: load, state: &state), fallback: fallback)
+            return .wait(self.startLoad(placement, loadKey: loadKey, stamp: epochs.stamp, load: load, state: &state), fallback: fallback)
         }
         switch decision {
         case .refuse(let refusal):
@@ -157,8 +230,10 @@ public final class ResponseCache: Sendable {
             return lookup
         case .wait(let task, let fallback):
             switch await task.value {
-            case .success(let response):
-                return Lookup(response: response, status: revalidate ? .bypass : .miss, age: .zero, freshFor: policy.ttl)
+            case .success(let loaded):
+                let status: Status = revalidate && loaded.status == .miss ? .bypass : loaded.status
+                let freshFor = loaded.status == .stale ? .zero : max(.zero, policy.ttl - loaded.age)
+                return Lookup(response: loaded.response, status: status, age: loaded.age, freshFor: freshFor)
             case .failure(let error):
                 guard let fallback, error.allowsStaleAnswer else { throw error }
                 self.state.withLock { $0.statistics.staleServed += 1 }
@@ -167,10 +242,27 @@ public final class ResponseCache: Sendable {
         }
     }
 
+    /// How a key is loaded: straight from Mode on its own, or through the shared tier (its copy,
+    /// another replica's fill, or this one's under the fill lock) when the epochs are known.
+    private func loader(
+        for epochs: Epochs,
+        loadKey: String,
+        policy: CachePolicy,
+        revalidate: Bool,
+        load: @escaping Loader
+    ) -> @Sendable () async throws(GatewayError) -> Loaded {
+        guard case .shared = epochs, let tier = self.tier else {
+            return { () throws(GatewayError) in Loaded(response: try await load()) }
+        }
+        return { () throws(GatewayError) in try await tier.fill(loadKey, policy: policy, revalidate: revalidate, load: load) }
+    }
+
     /// Starts the one load for a key; it stores its result unless an invalidation came first.
     private func startLoad(
         _ placement: Placement,
-        load: @escaping Loader,
+        loadKey: String,
+        stamp: String,
+        load: @escaping @Sendable () async throws(GatewayError) -> Loaded,
         state: inout State
     ) -> Task<Outcome, Never> {
         state.nextID += 1
@@ -183,29 +275,30 @@ public final class ResponseCache: Sendable {
             } catch {
                 outcome = .failure(error)
             }
-            let storedAt = self.time.now()
+            let now = self.time.now()
             self.state.withLock { state in
-                let current = state.inFlight[placement.key]?.id == id
-                if current { state.inFlight[placement.key] = nil }
+                let current = state.inFlight[loadKey]?.id == id
+                if current { state.inFlight[loadKey] = nil }
                 if case .failure(let error) = outcome, error.meansGone {
                     // Mode says it is gone (or forbidden): a stale copy must not stand in for it.
                     if current { state.store.remove(placement.key) }
                     return
                 }
-                guard case .success(let response) = outcome, current, response.isStorable else { return }
+                guard case .success(let loaded) = outcome, current, loaded.response.isStorable else { return }
                 state.store.set(
                     placement.key,
                     CacheStore.Entry(
-                        response: response,
-                        storedAt: storedAt,
+                        response: loaded.response,
+                        storedAt: now - loaded.age,
                         tags: tags.joined(separator: "\n"),
-                        cost: response.cost + placement.key.utf8.count
+                        stamp: stamp,
+                        cost: loaded.response.cost + placement.key.utf8.count + stamp.utf8.count
                     )
                 )
             }
             return outcome
         }
-        state.inFlight[placement.key] = InFlight(id: id, task: task, tags: tags)
+        state.inFlight[loadKey] = InFlight(id: id, task: task, tags: tags)
         return task
     }
 
@@ -236,7 +329,13 @@ public final class ResponseCache: Sendable {
         self.state.withLock { state in
             state.store.set(
                 key,
-                CacheStore.Entry(response: response, storedAt: now, tags: tags.joined(separator: "\n"), cost: response.cost + key.utf8.count)
+                CacheStore.Entry(
+                    response: response,
+                    storedAt: now,
+                    tags: tags.joined(separator: "\n"),
+                    stamp: "",
+                    cost: response.cost + key.utf8.count
+                )
             )
         }
     }
@@ -250,6 +349,38 @@ public final class ResponseCache: Sendable {
             state.inFlight = state.inFlight.filter { $0.value.tags.allSatisfy { !tags.contains($0) } }
             return state.store.removeAll { _, entry in entry.isTagged(tags) }
         }
+    }
+
+    /// Drops every entry carrying any of `tags`, here and, through the shared tier, on every
+    /// replica: it returns once the epochs have moved (or the move is queued for replay), so a
+    /// read that starts afterwards on any replica does not see what was dropped.
+    func invalidateEverywhere(tags: [String]) async {
+        guard !tags.isEmpty else { return }
+        self.invalidate(tags: tags)
+        await self.tier?.invalidate(tags: tags)
+    }
+
+    /// Drops everything, or one path's entries, here and on every replica.
+    func purgeEverywhere(path: String? = nil) async -> Int {
+        let removed = self.purge(path: path)
+        await self.tier?.purge(path: path)
+        return removed
+    }
+
+    /// What another replica says it dropped: `*`, `p:<path>` or `t:<tag>`. Only memory is at
+    /// stake here: entries from before a write are never served, whether this arrives or not.
+    func applyDropped(_ names: [String]) {
+        var tags: [String] = []
+        for name in names {
+            if name == "*" {
+                self.purge()
+            } else if name.hasPrefix("p:") {
+                self.purge(path: String(name.dropFirst(2)))
+            } else if name.hasPrefix("t:") {
+                tags.append(String(name.dropFirst(2)))
+            }
+        }
+        self.invalidate(tags: tags)
     }
 
     /// Drops everything, or the entries answering one upstream path.

@@ -10,7 +10,9 @@ public final class GatewayMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let handles = Mutex<Handles>(Handles())
     /// The cache and upstream statistics last exported, to turn their totals into counter increments.
-    private let exported = Mutex<(cache: ResponseCache.Statistics, upstream: UpstreamExecutor.Statistics)>((.init(), .init()))
+    private let exported = Mutex<(cache: ResponseCache.Statistics, upstream: UpstreamExecutor.Statistics, fleet: Fleet.Statistics)>(
+        (.init(), .init(), .init())
+    )
 
     private struct Handles {
         var counters: [String: CoreMetrics.Counter] = [:]
@@ -66,12 +68,25 @@ public final class GatewayMetrics: Sendable {
         self.timer("mode_upstream_request_duration_seconds", []).recordNanoseconds(Self.nanoseconds(duration))
     }
 
+    /// One Redis command: its name, how long it took, and whether it failed.
+    func recordRedis(command: String, duration: Duration, failed: Bool) {
+        self.counter("redis_commands_total", [("command", command), ("outcome", failed ? "error" : "ok")]).increment()
+        if !failed {
+            self.timer("redis_command_duration_seconds", [("command", command)]).recordNanoseconds(Self.nanoseconds(duration))
+        }
+    }
+
     /// The Prometheus text exposition, after bringing the cache and upstream figures up to date.
     ///
     /// Scrapes may overlap, each with statistics read a moment apart: the figures exported only
     /// ever move forward, so a scrape holding older statistics adds nothing and never rewinds the
     /// baseline (which would count the difference twice).
-    func render(cache: ResponseCache.Statistics, upstream: UpstreamExecutor.Statistics, mode: Readiness.ModeState? = nil) -> [UInt8] {
+    func render(
+        cache: ResponseCache.Statistics,
+        upstream: UpstreamExecutor.Statistics,
+        mode: Readiness.ModeState? = nil,
+        fleet: Fleet? = nil
+    ) -> [UInt8] {
         let cacheFigures: [(String, WritableKeyPath<ResponseCache.Statistics, Int>)] = [
             ("gateway_cache_hits_total", \.hits), ("gateway_cache_misses_total", \.misses),
             ("gateway_cache_stale_total", \.staleServed), ("gateway_cache_coalesced_waits_total", \.coalescedWaits),
@@ -82,8 +97,21 @@ public final class GatewayMetrics: Sendable {
             ("mode_rate_limiter_rejections_total", \.limiterRejections), ("mode_breaker_rejections_total", \.breakerRejections),
             ("mode_breaker_openings_total", \.breakerOpenings),
         ]
+        let fleetFigures: [(String, WritableKeyPath<Fleet.Statistics, Int>)] = [
+            ("gateway_cache_l2_hits_total", \.l2Hits), ("gateway_cache_l2_misses_total", \.l2Misses),
+            ("gateway_cache_fill_waits_total", \.fillsWaited), ("gateway_cache_fill_takeovers_total", \.fillTakeovers),
+            ("mode_shared_budget_waits_total", \.budgetWaits), ("mode_shared_budget_fallbacks_total", \.budgetFallbacks),
+            ("gateway_invalidations_queued_total", \.bumpsQueued), ("gateway_invalidations_replayed_total", \.bumpsReplayed),
+        ]
+        let fleetStatistics = fleet?.statistics
         let totals = self.exported.withLock { exported -> [(String, Int, Int)] in
             var totals: [(String, Int, Int)] = []
+            if let fleetStatistics {
+                for (name, path) in fleetFigures {
+                    totals.append((name, fleetStatistics[keyPath: path], exported.fleet[keyPath: path]))
+                    exported.fleet[keyPath: path] = max(exported.fleet[keyPath: path], fleetStatistics[keyPath: path])
+                }
+            }
             for (name, path) in cacheFigures {
                 totals.append((name, cache[keyPath: path], exported.cache[keyPath: path]))
                 exported.cache[keyPath: path] = max(exported.cache[keyPath: path], cache[keyPath: path])
@@ -103,6 +131,11 @@ public final class GatewayMetrics: Sendable {
         self.gauge("mode_breaker_state").record(upstream.breakerState)
         // Mode's state as the readiness check last found it: 1 reachable with valid credentials.
         self.gauge("mode_up").record(mode?.isUsable == true ? 1 : 0)
+        if let fleet {
+            // 1 while commands can go to Redis; the L1 hits are gateway_cache_hits_total.
+            self.gauge("redis_up").record(fleet.isConnected ? 1 : 0)
+            self.gauge("redis_queued_invalidations").record(fleet.queuedBumps)
+        }
         return self.registry.emitToBuffer()
     }
 

@@ -46,7 +46,7 @@ extension GatewayPipeline {
                     throw .badGateway(detail: "Mode's answer to the run had no valid token or state.")
                 }
                 // The report's last run and its runs list have changed.
-                self.cache.invalidate(tags: invalidates)
+                await self.cache.invalidateEverywhere(tags: invalidates)
                 self.runs.seed(path: path + "/" + run.token, body: document, run: run, invalidates: invalidates)
                 return .success(IdempotencyStore.Answer(status: .accepted, location: location + "/" + run.token, body: document))
             } catch {

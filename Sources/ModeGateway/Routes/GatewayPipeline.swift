@@ -65,11 +65,12 @@ struct GatewayPipeline: Sendable {
             }
             if case .failure(let error) = outcome, error.isTransient, !error.neverReachedMode {
                 // Dropped, timed out or a 5xx: Mode may have applied the write. The cached past goes too.
-                self.cache.invalidate(tags: dropped)
+                await self.cache.invalidateEverywhere(tags: dropped)
                 self.resultsCache.invalidate(tags: dropped)
             }
             let upstream = try outcome.get()
-            self.cache.invalidate(tags: dropped)
+            // On every replica, before the client hears of the write.
+            await self.cache.invalidateEverywhere(tags: dropped)
             self.resultsCache.invalidate(tags: dropped)
             // Mode answers some writes (deletes, purges) with no body at all.
             guard upstream.body.readableBytes > 0 else {

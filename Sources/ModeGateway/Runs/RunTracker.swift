@@ -60,11 +60,11 @@ final class RunTracker: Sendable {
     private let state = Mutex(State())
     private let settings: Settings
     private let fetch: Fetch
-    private let onFinish: @Sendable ([String]) -> Void
+    private let onFinish: @Sendable ([String]) async -> Void
     private let time: TimeSource
     private let sleeper: Sleeper
 
-    init(settings: Settings, time: TimeSource, sleeper: Sleeper, fetch: @escaping Fetch, onFinish: @escaping @Sendable ([String]) -> Void) {
+    init(settings: Settings, time: TimeSource, sleeper: Sleeper, fetch: @escaping Fetch, onFinish: @escaping @Sendable ([String]) async -> Void) {
         self.settings = settings
         self.time = time
         self.sleeper = sleeper
@@ -228,7 +228,7 @@ final class RunTracker: Sendable {
                 state.watches[path] = watch
                 return (waiters, finishedTags, stop ? nil : pause)
             }
-            if let finishedTags { self.onFinish(finishedTags) }
+            if let finishedTags { await self.onFinish(finishedTags) }
             for waiter in waiters { waiter.resume() }
             guard let next else { return }
             try? await self.sleeper.sleep(next)

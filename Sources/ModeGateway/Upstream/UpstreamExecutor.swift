@@ -47,18 +47,28 @@ public final class UpstreamExecutor: Sendable {
     private let time: TimeSource
     private let sleeper: Sleeper
     private let logger: Logger
+    /// The fleet's one budget, when replicas share it; the local bucket is then this replica's
+    /// fallback share, used only while the shared one cannot be reached.
+    private let shared: (any SharedBudget)?
+    /// The fleet's rate, as one slot interval and a burst window, for the shared budget.
+    private let fleetRate: TokenBucket
     /// Told of every HTTP exchange: the status (or failure kind) and how long it took.
     private let observe: @Sendable (String, Duration) -> Void
 
-    public init(
+    init(
         client: ModeClient,
         settings: Settings,
         time: TimeSource = .system,
         sleeper: Sleeper = .system,
         logger: Logger,
+        shared: (any SharedBudget)? = nil,
+        replicas: Int = 1,
         observe: @escaping @Sendable (String, Duration) -> Void = { _, _ in }
     ) {
         self.observe = observe
+        self.shared = shared
+        self.fleetRate = TokenBucket(ratePerSecond: settings.ratePerSecond, burst: settings.burst)
+        let localShare = shared == nil ? 1 : max(1, replicas)
         self.client = client
         self.settings = settings
         self.time = time
@@ -66,7 +76,10 @@ public final class UpstreamExecutor: Sendable {
         self.logger = logger
         self.state = Mutex(
             State(
-                bucket: TokenBucket(ratePerSecond: settings.ratePerSecond, burst: settings.burst),
+                bucket: TokenBucket(
+                    ratePerSecond: settings.ratePerSecond / Double(localShare),
+                    burst: max(1, settings.burst / localShare)
+                ),
                 breaker: CircuitBreaker(threshold: settings.breakerThreshold, cooldown: settings.breakerCooldown)
             )
         )
@@ -109,7 +122,10 @@ public final class UpstreamExecutor: Sendable {
             case .failure(let failure): self.observe(failure.metricLabel, ContinuousClock.now - started)
             }
             let verdict = self.judge(outcome, request: request)
-            self.record(verdict, response: outcome)
+            if let pause = self.record(verdict, response: outcome), let shared = self.shared {
+                // Every replica holds off, not only this one.
+                await shared.pause(for: pause, interval: self.fleetRate.interval, burstWindow: self.fleetRate.burstWindow)
+            }
 
             guard verdict.retryable, attempt < (maxAttempts ?? Int.max), let delay = self.retryDelay(attempt: attempt, outcome: outcome),
                 self.time.now() + delay < deadline
@@ -129,15 +145,20 @@ public final class UpstreamExecutor: Sendable {
     /// Passes the breaker and the rate limiter, waiting for a token if need be.
     private func waitForPermission(deadline: Duration) async throws(GatewayError) {
         let now = self.time.now()
+        let maxWait = min(self.settings.maxQueueWait, deadline - now)
+        let breaker = self.state.withLock { state -> GatewayError? in
+            guard case .rejected(let retryAfter) = state.breaker.acquire(now: now) else { return nil }
+            state.statistics.breakerRejections += 1
+            return .unavailable(detail: "Mode is failing; the gateway is giving it time to recover.", retryAfterSeconds: Self.seconds(retryAfter))
+        }
+        if let breaker { throw breaker }
+        var reservation: TokenBucket.Reservation?
+        if let shared = self.shared {
+            reservation = await shared.reserve(interval: self.fleetRate.interval, burstWindow: self.fleetRate.burstWindow, maxWait: maxWait)
+        }
         let decision = self.state.withLock { state -> Result<Duration, GatewayError> in
-            if case .rejected(let retryAfter) = state.breaker.acquire(now: now) {
-                state.statistics.breakerRejections += 1
-                return .failure(
-                    .unavailable(detail: "Mode is failing; the gateway is giving it time to recover.", retryAfterSeconds: Self.seconds(retryAfter))
-                )
-            }
-            let maxWait = min(self.settings.maxQueueWait, deadline - now)
-            switch state.bucket.reserve(now: now, maxWait: maxWait) {
+            // Without the shared budget (none, or Redis unreachable): this replica's own share.
+            switch reservation ?? state.bucket.reserve(now: now, maxWait: maxWait) {
             case .granted(let wait):
                 if wait > .zero { state.statistics.limiterWaits += 1 }
                 return .success(wait)
@@ -184,9 +205,10 @@ public final class UpstreamExecutor: Sendable {
         }
     }
 
-    private func record(_ verdict: Verdict, response: Result<UpstreamResponse, UpstreamFailure>) {
+    /// Feeds the breaker; returns how long Mode asked everyone to hold off, if it did.
+    private func record(_ verdict: Verdict, response: Result<UpstreamResponse, UpstreamFailure>) -> Duration? {
         let now = self.time.now()
-        self.state.withLock { state in
+        return self.state.withLock { state -> Duration? in
             if verdict.modeFailed {
                 let wasOpen: Bool = if case .open = state.breaker.state { true } else { false }
                 state.breaker.recordFailure(now: now)
@@ -198,9 +220,10 @@ public final class UpstreamExecutor: Sendable {
                 state.breaker.recordSuccess()
             }
             // Mode's rate headers: when it says the budget is spent, let nothing go until it refills.
-            if case .success(let upstream) = response, let pause = RateLimitHeaders.pause(upstream) {
-                state.bucket.pause(until: now + min(pause, self.settings.retry.maxRetryAfter))
-            }
+            guard case .success(let upstream) = response, let pause = RateLimitHeaders.pause(upstream) else { return nil }
+            let bounded = min(pause, self.settings.retry.maxRetryAfter)
+            state.bucket.pause(until: now + bounded)
+            return bounded
         }
     }
 

@@ -182,7 +182,7 @@ step "compose: the file validates, and its local stack answers through the compo
 command -v podman-compose >/dev/null || fail "podman-compose is not installed (pip install podman-compose)"
 # The mode profile's MODE_WORKSPACE is required even when that profile is not started.
 export MODE_WORKSPACE=compose-check
-podman-compose -f docker/compose.yaml --profile mode config >"$work/compose.txt" 2>&1 \
+podman-compose -f docker/compose.yaml --profile mode --profile scaled config >"$work/compose.txt" 2>&1 \
     || { cat "$work/compose.txt"; fail "docker/compose.yaml does not validate"; }
 echo "  docker/compose.yaml validates"
 compose_down() { podman-compose -f docker/compose.yaml down >>"$work/compose.log" 2>&1 || true; }
@@ -198,6 +198,42 @@ check_compose="$(curl -sS -o "$work/answer" -w '%{http_code}' http://127.0.0.1:8
 [ "$check_compose" = 200 ] && grep -q '"token":"ds0001"' "$work/answer" || fail "the compose stack answered $check_compose"
 echo "  compose stack: GET /datasets/ds0001 → 200 (gateway → simulator by service name)"
 compose_down
+
+step "compose, scaled profile: three replicas share Redis behind nginx"
+# No registry here: Redis and nginx come from Debian's packages, on the runtime base.
+tools=localhost/mgw-tools:bookworm
+if ! podman image exists "$tools"; then
+    podman build --network=host -t "$tools" -f - . >"$work/tools.log" 2>&1 <<CONTAINERFILE || { tail -n 20 "$work/tools.log"; fail "the redis/nginx image did not build"; }
+FROM $runtime_base
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server nginx >/dev/null \
+    && rm -rf /var/lib/apt/lists/*
+CONTAINERFILE
+fi
+export REDIS_IMAGE="$tools" NGINX_IMAGE="$tools"
+scaled=(podman-compose -f docker/compose.yaml --profile scaled)
+scaled_down() { "${scaled[@]}" down >>"$work/compose.log" 2>&1 || true; }
+trap 'cleanup; scaled_down' EXIT
+"${scaled[@]}" up -d --no-build simulator redis gateway-1 gateway-2 gateway-3 balancer >"$work/compose.log" 2>&1 \
+    || { tail -n 20 "$work/compose.log"; fail "compose --profile scaled up failed"; }
+for _ in $(seq 1 150); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8088/readyz)" = 200 ] && break
+    sleep 0.2
+done
+# Every round goes through nginx's round robin: a write through one replica, then reads
+# through the next ones, which must show it.
+for round in 1 2 3 4 5 6; do
+    code="$(curl -sS -o "$work/answer" -w '%{http_code}' -X PATCH http://127.0.0.1:8088/datasets/ds0001 \
+        -H 'Content-Type: application/json' -d "{\"name\":\"scaled $round\"}")"
+    [ "$code" = 200 ] || { cat "$work/answer"; fail "PATCH through the scaled stack answered $code"; }
+    for _ in 1 2 3; do
+        curl -fsS http://127.0.0.1:8088/datasets/ds0001 >"$work/answer" || fail "a read through the scaled stack failed"
+        grep -q "\"name\":\"scaled $round\"" "$work/answer" || { cat "$work/answer"; fail "a replica served a name from before the write"; }
+    done
+done
+redis_ready="$(curl -sS http://127.0.0.1:8088/readyz)"
+echo "$redis_ready" | grep -q '"redis":{"connected":true' || fail "a replica is not connected to Redis: $redis_ready"
+echo "  scaled stack: 6 writes, each read back through all three replicas behind nginx; Redis connected"
+scaled_down
 
 # The build stage's image is left dangling by every build: reclaim its gigabyte and a half.
 podman image prune -f >/dev/null 2>&1 || true

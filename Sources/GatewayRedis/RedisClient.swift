@@ -93,7 +93,9 @@ public final class RedisClient: Sendable {
                 if Task.isCancelled { return }
                 self.logger.warning("Lost the connection to Redis", metadata: ["redis": "\(self.settings.endpoint.description)"])
             } catch {
-                let reason = (error as? RedisError)?.description ?? "cannot connect"
+                // Connection errors name an address at most; Redis's own replies were cut to their
+                // error class when the connection was made, so no password is quoted.
+                let reason = (error as? RedisError)?.description ?? String(String(describing: error).prefix(200))
                 self.state.withLock { $0.lastError = reason }
                 if failures == 0 {
                     self.logger.warning(

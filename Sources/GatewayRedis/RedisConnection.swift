@@ -75,9 +75,10 @@ public final class RedisConnection: Sendable {
         onPush: @escaping @Sendable ([RESP3Value]) -> Void = { _ in }
     ) async throws -> RedisConnection {
         let parser = RESP3Parser(maxBulkLength: maxBulkLength)
+        // ClientBootstrap sets TCP_NODELAY already (a level-SOL_SOCKET "tcp_nodelay" would be SO_DEBUG,
+        // which a non-root container may not set).
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(parser: parser, onPush: onPush))

@@ -18,6 +18,16 @@ struct AccessTests {
         (.DELETE, "/cache", nil, .admin),
     ]
 
+    @Test("Generated keys and the demo's throwaway credentials are 256 random bits: no two alike, no shared prefix past mgw_")
+    func generatedKeysAreRandom() {
+        let keys = (0..<2000).map { _ in KeyStore.generateKey() }
+        #expect(Set(keys).count == keys.count)
+        #expect(keys.allSatisfy { $0.hasPrefix("mgw_") && $0.utf8.count == 68 })
+        // A counter or a clock (as request ids are) would share long prefixes; random bytes do not.
+        let prefixes = Set(keys.map { $0.dropFirst(4).prefix(6) })
+        #expect(prefixes.count > 1990)
+    }
+
     @Test("Every scope against every class of route", arguments: [Scope.read, .write, .admin])
     func scopes(scope: Scope) async throws {
         let key = [Scope.read: Keys.read, .write: Keys.write, .admin: Keys.admin][scope]!

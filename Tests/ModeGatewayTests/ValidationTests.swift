@@ -1,4 +1,5 @@
 import Configuration
+import GatewayRedis
 import Testing
 
 @testable import ModeGateway
@@ -96,6 +97,38 @@ struct ValidationTests {
             var bad = base
             bad[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(.string(value), isSecret: false)
             #expect(throws: ConfigurationError.self, "\(key)") { try load(bad) }
+        }
+    }
+
+    @Test("Redis settings: the URL, the password (never printed), the prefix, the timeout and the replicas")
+    func redisSettings() throws {
+        func load(_ extra: [String: String]) throws(ConfigurationError) -> GatewayConfiguration {
+            var values: [AbsoluteConfigKey: ConfigValue] = ["mode.workspace": "acme", "mode.api.token": "t", "mode.api.secret": "s"]
+            for (key, value) in extra {
+                values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(.string(value), isSecret: false)
+            }
+            return try GatewayConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: values)))
+        }
+        #expect(try load([:]).fleet == nil)
+        let fleet = try #require(
+            try load([
+                "redis.url": "redis://gw@cache:6380/1", "redis.password": "p4ss-word", "redis.key.prefix": "prod",
+                "redis.timeout.milliseconds": "150", "gateway.replicas": "3",
+            ]).fleet
+        )
+        #expect(fleet.endpoint == RedisEndpoint(host: "cache", port: 6380, username: "gw", password: "p4ss-word", database: 1))
+        #expect(fleet.keyPrefix == "prod" && fleet.commandTimeout == .milliseconds(150) && fleet.replicas == 3)
+        #expect(!fleet.endpoint.description.contains("p4ss-word"))
+        for bad in [
+            ["redis.url": "redis://u:p4ss-word@cache"], ["redis.url": "http://cache"], ["redis.url": "redis://c", "redis.key.prefix": "{x}"],
+            ["redis.url": "redis://c", "redis.timeout.milliseconds": "0"], ["redis.url": "redis://c", "gateway.replicas": "0"],
+        ] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { try load(bad) }
+            do {
+                _ = try load(bad)
+            } catch {
+                #expect(!error.description.contains("p4ss-word"))
+            }
         }
     }
 

@@ -62,15 +62,16 @@ public final class Fleet: Sendable {
         self.filledChannel = prefix + "filled"
         self.droppedChannel = prefix + "dropped"
         self.replicaID = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        let waiters = Mutex<Fleet?>(nil)
+        // The subscriber outlives nothing: it holds the fleet weakly, so no cycle keeps either alive.
+        let owner = WeakFleet()
         self.subscriber = RedisSubscriber(
             settings: redis,
             channels: [prefix + "filled", prefix + "dropped"],
             logger: logger
         ) { channel, payload in
-            waiters.withLock { $0 }?.received(channel: channel, payload: payload)
+            owner.fleet?.received(channel: channel, payload: payload)
         }
-        waiters.withLock { $0 = self }
+        owner.fleet = self
         client.whenConnected { [weak self] in await self?.replayBumps() }
     }
 
@@ -114,4 +115,9 @@ public final class Fleet: Sendable {
             }
         }
     }
+}
+
+/// A weak reference to a fleet, set once before its subscriber runs.
+private final class WeakFleet: @unchecked Sendable {
+    weak var fleet: Fleet?
 }

@@ -213,6 +213,7 @@ export REDIS_IMAGE="$tools" NGINX_IMAGE="$tools"
 scaled=(podman-compose -f docker/compose.yaml --profile scaled)
 scaled_down() { "${scaled[@]}" down >>"$work/compose.log" 2>&1 || true; }
 trap 'cleanup; scaled_down' EXIT
+scaled_down  # containers left by an earlier, interrupted run would otherwise be reused
 "${scaled[@]}" up -d --no-build simulator redis gateway-1 gateway-2 gateway-3 balancer >"$work/compose.log" 2>&1 \
     || { tail -n 20 "$work/compose.log"; fail "compose --profile scaled up failed"; }
 for _ in $(seq 1 150); do

@@ -91,19 +91,29 @@ extension GatewayPipeline {
             return Response(status: .notModified, headers: headers)
         }
         let policy = self.resultsPolicy
+        // One request at a time copies a key's rows for the cache. Taking that role and finding
+        // that another has it are one step, so two cold requests cannot both miss the fill.
+        var ticket: ResultFills.Ticket?
         if policy.isEnabled {
-            // Another request may be copying these rows into the cache: wait for it, then answer
-            // from the copy (if it turned out too large to keep, read them as below).
-            await self.resultFills.waitForFill(key, atMost: Self.resultsFillWait)
+            ticket = self.resultFills.begin(key)
+            if ticket == nil {
+                // Another request is copying these rows into the cache: wait for it, then answer
+                // from the copy (if it turned out too large to keep, read them as below).
+                await self.resultFills.waitForFill(key, atMost: Self.resultsFillWait)
+            }
         }
         if let hit = self.resultsCache.freshEntry(key, policy: policy) {
+            ticket?.abandon()
             context.trace.update { $0.cacheStatus = ResponseCache.Status.hit.rawValue }
             headers[.xCache] = ResponseCache.Status.hit.rawValue
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: hit.response.body))
         }
         context.trace.update { $0.cacheStatus = ResponseCache.Status.miss.rawValue }
         headers[.xCache] = ResponseCache.Status.miss.rawValue
-        if let refusal = self.chargeMode(context) { throw refusal }
+        if let refusal = self.chargeMode(context) {
+            ticket?.abandon()
+            throw refusal
+        }
 
         var segments: [RowPump.Segment]
         switch scope {
@@ -124,15 +134,14 @@ extension GatewayPipeline {
             }
             segments.append(.literal(ByteBuffer(string: chosen.isEmpty ? prefix + "]}" : "]}")))
         }
-        // One request at a time copies a key's rows for the cache; the others only pass them on.
-        let ticket = self.resultsPolicy.isEnabled ? self.resultFills.begin(key) : nil
-        let filling = ticket != nil
+        let fill = ticket
+        let filling = fill != nil
         let pump = RowPump(
             segments: segments,
             format: format,
             limit: self.results.maxBytes,
             storeLimit: filling ? self.results.cacheMaxEntryBytes : 0,
-            onTooLargeToStore: { ticket?.abandon() },
+            onTooLargeToStore: { fill?.abandon() },
             open: { path throws(GatewayError) in try await self.openRows(path: path, context: context) }
         )
         // Read the start (small results whole) before answering, so that failures are problems.
@@ -147,7 +156,7 @@ extension GatewayPipeline {
         }
         if ended {
             if let rows = pump.collected, filling { self.resultsCache.store(key, response: CachedResponse(body: rows), tags: tags) }
-            ticket?.abandon()
+            fill?.abandon()
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: first))
         }
         let logger = context.logger
@@ -161,7 +170,7 @@ extension GatewayPipeline {
                     try await writer.write(start)
                     while let chunk = try await pump.next() { try await writer.write(chunk) }
                     if let rows = pump.collected, filling { self.resultsCache.store(key, response: CachedResponse(body: rows), tags: tags) }
-                    ticket?.abandon()
+                    fill?.abandon()
                     try await writer.finish(nil)
                 } catch {
                     // The head is sent: the only way left to say so is to end the answer short.

@@ -216,19 +216,34 @@ trap 'cleanup; scaled_down' EXIT
 scaled_down  # containers left by an earlier, interrupted run would otherwise be reused
 "${scaled[@]}" up -d --no-build simulator redis gateway-1 gateway-2 gateway-3 balancer >"$work/compose.log" 2>&1 \
     || { tail -n 20 "$work/compose.log"; fail "compose --profile scaled up failed"; }
-for _ in $(seq 1 150); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8088/readyz)" = 200 ] && break
-    sleep 0.2
+# On failure, what each container said: the gateway's problem detail alone rarely tells why.
+scaled_fail() {
+    cat "$work/answer" 2>/dev/null; echo
+    for name in $(podman ps -a --format '{{.Names}}' | grep -E 'redis|gateway-|balancer|simulator'); do
+        echo "-- $name"; podman logs --tail 15 "$name" 2>&1
+    done
+    fail "$*"
+}
+# Ready means every replica is: six answers in a row through the round robin, each 200.
+ready=0
+for _ in $(seq 1 300); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8088/readyz)" = 200 ]; then
+        ready=$((ready + 1)); [ "$ready" -ge 6 ] && break
+    else
+        ready=0; sleep 0.2
+    fi
 done
+[ "$ready" -ge 6 ] || scaled_fail "the scaled stack did not become ready"
 # Every round goes through nginx's round robin: a write through one replica, then reads
 # through the next ones, which must show it.
 for round in 1 2 3 4 5 6; do
     code="$(curl -sS -o "$work/answer" -w '%{http_code}' -X PATCH http://127.0.0.1:8088/datasets/ds0001 \
         -H 'Content-Type: application/json' -d "{\"name\":\"scaled $round\"}")"
-    [ "$code" = 200 ] || { cat "$work/answer"; fail "PATCH through the scaled stack answered $code"; }
+    [ "$code" = 200 ] || scaled_fail "PATCH through the scaled stack answered $code"
     for _ in 1 2 3; do
-        curl -fsS http://127.0.0.1:8088/datasets/ds0001 >"$work/answer" || fail "a read through the scaled stack failed"
-        grep -q "\"name\":\"scaled $round\"" "$work/answer" || { cat "$work/answer"; fail "a replica served a name from before the write"; }
+        code="$(curl -sS -o "$work/answer" -w '%{http_code}' http://127.0.0.1:8088/datasets/ds0001)"
+        [ "$code" = 200 ] || scaled_fail "a read through the scaled stack answered $code"
+        grep -q "\"name\":\"scaled $round\"" "$work/answer" || scaled_fail "a replica served a name from before the write"
     done
 done
 redis_ready="$(curl -sS http://127.0.0.1:8088/readyz)"

@@ -90,12 +90,13 @@ struct RoutesEndToEndTests {
 
     @Test("A list that runs out of time or budget part way is served as far as it got, marked cut short, and not cached")
     func listOutOfTime() async throws {
-        // A standing clock: the second page's token is 2 s away, past the request's 1 s deadline.
+        // A standing clock: the second page's token is 2 s away, past the 1 s a call may queue.
         try await GatewayHarness.with(
             time: ManualTimeSource().source,
             configure: {
                 $0.upstream.ratePerSecond = 0.5
                 $0.upstream.burst = 1
+                $0.upstream.maxQueueWait = .seconds(1)
                 $0.upstreamTimeout = .seconds(1)
             }
         ) { (harness: GatewayHarness) async throws in
@@ -106,6 +107,26 @@ struct RoutesEndToEndTests {
             // Cut by the deadline, it is not kept: the next try goes to Mode again (here, to a spent budget).
             let again = try await harness.get("/data_sources/ds-warehouse/datasets")
             #expect(again.headers["X-Cache"].first != "HIT" && again.status == 503)
+        }
+    }
+
+    @Test("A whole list's deadline grows by a slot of Mode's budget per page, so a long list is read whole")
+    func listDeadlineSizedToPages() async throws {
+        // 52 items in pages of 10: six pages and the empty seventh, one slot each 50 ms. The
+        // last page's slot comes at 300 ms, past a deadline of 100 ms meant for one call.
+        try await GatewayHarness.with(
+            configure: {
+                $0.upstream.ratePerSecond = 20
+                $0.upstream.burst = 1
+                $0.upstreamTimeout = .milliseconds(100)
+            },
+            simulator: { $0.pageSize = 10 }
+        ) { (harness: GatewayHarness) async throws in
+            let reply = try await harness.get("/data_sources/ds-warehouse/datasets")
+            #expect(reply.status == 200)
+            #expect(reply.object["count"] as? Int == 52)
+            #expect(reply.object["complete"] == nil, "the list is whole")
+            #expect(harness.control.requestCount == 7)
         }
     }
 

@@ -26,7 +26,9 @@ public func buildApplication(
     // Replicas share Mode's budget, the cache and its epochs through Redis, when there is one.
     let fleet = configuration.fleet.map { settings in
         var settings = settings
-        settings.fillWait = configuration.upstreamTimeout
+        // As long as the longest fill may take: a whole list gets a slot's time per page.
+        let slot = Duration.nanoseconds(Int64(1_000_000_000 / configuration.upstream.ratePerSecond))
+        settings.fillWait = configuration.upstreamTimeout + slot * (configuration.maxPages - 1)
         return Fleet(settings: settings, logger: logger) { command, duration, failed in
             metrics.recordRedis(command: command, duration: duration, failed: failed)
         }
@@ -163,7 +165,7 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
         time: time,
         sleeper: .system,
         fetch: { path throws(GatewayError) in
-            let response = try await upstream.send(UpstreamRequest(method: .get, path: path), deadline: time.now() + timeout)
+            let response = try await upstream.send(UpstreamRequest(method: .get, path: path), for: "gateway:runs", deadline: time.now() + timeout)
             if let error = UpstreamStatus.error(for: response) { throw error }
             return try GatewayPipeline.transform { () throws(TransformError) in try HALTransform.object(response.body) }
         },

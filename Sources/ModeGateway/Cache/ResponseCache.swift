@@ -327,7 +327,7 @@ public final class ResponseCache: Sendable {
     func store(_ key: String, response: CachedResponse, tags: [String] = []) {
         let now = self.time.now()
         self.state.withLock { state in
-            state.store.set(
+            _ = state.store.set(
                 key,
                 CacheStore.Entry(
                     response: response,

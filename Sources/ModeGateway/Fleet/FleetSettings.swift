@@ -15,8 +15,9 @@ public struct FleetSettings: Sendable {
     /// How long a cold read's fill lock lives without renewal: a replica that dies holding one
     /// keeps the others waiting at most this long.
     public var lockTTL: Duration = .seconds(2)
-    /// The longest a cold read waits for another replica's fill before it gives up (the
-    /// request's own deadline, `MODE_TIMEOUT_SECONDS`, set when the gateway is built).
+    /// The longest a cold read waits for another replica's fill before it gives up: as long as a
+    /// fill may take (`MODE_TIMEOUT_SECONDS`, and a slot per page of the longest list; set when
+    /// the gateway is built).
     public var fillWait: Duration = .seconds(30)
 
     public init(endpoint: RedisEndpoint) {

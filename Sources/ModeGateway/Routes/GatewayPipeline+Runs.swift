@@ -39,7 +39,11 @@ extension GatewayPipeline {
             if let refusal = self.chargeMode(context) { return .failure(refusal) }
             do throws(GatewayError) {
                 let deadline = self.time.now() + self.timeout
-                let upstream = try await self.upstream.send(UpstreamRequest(method: .post, path: path, body: body), deadline: deadline)
+                let upstream = try await self.upstream.send(
+                    UpstreamRequest(method: .post, path: path, body: body),
+                    for: Self.client(context),
+                    deadline: deadline
+                )
                 if let error = UpstreamStatus.error(for: upstream) { throw error }
                 let document = try Self.transform { () throws(TransformError) in try HALTransform.object(upstream.body) }
                 guard let run = RunDocument(document), Token.isValid(run.token) else {
@@ -59,7 +63,7 @@ extension GatewayPipeline {
             var fingerprint = Array("POST \(path)\n".utf8)
             if let body { fingerprint += body.readableBytesView }
             (answer, replayed) = try await self.idempotency.perform(
-                client: context.trace.snapshot.clientIdentity ?? "anonymous",
+                client: Self.client(context),
                 key: key,
                 fingerprint: SHA256.hash(fingerprint),
                 operation: post

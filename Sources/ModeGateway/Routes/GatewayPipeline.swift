@@ -154,12 +154,15 @@ struct GatewayPipeline: Sendable {
         let chosen = query.list?.page
         let pages = chosen.map { $0...$0 } ?? 1...self.maxPages
         for page in pages {
+            // Each page after the first adds one slot of Mode's budget to the time allowed: the
+            // list's deadline is sized to its page count, not to one call.
+            let pageDeadline = deadline + self.upstream.slotInterval * (page - pages.lowerBound)
             let response: Result<UpstreamResponse, GatewayError>
             do throws(GatewayError) {
                 response = .success(
                     try await self.call(
                         UpstreamRequest(method: .get, path: path, query: query.upstream(page: page)),
-                        deadline: deadline,
+                        deadline: pageDeadline,
                         context: context
                     )
                 )
@@ -195,13 +198,17 @@ struct GatewayPipeline: Sendable {
 
     /// Charges the client for one request that reaches Mode; the refusal when it is over its share.
     func chargeMode(_ context: GatewayRequestContext) -> GatewayError? {
-        let client = context.trace.snapshot.clientIdentity ?? "anonymous"
-        return self.modeShare.admit(client).map { GatewayError.tooManyRequests(retryAfterSeconds: $0) }
+        self.modeShare.admit(Self.client(context)).map { GatewayError.tooManyRequests(retryAfterSeconds: $0) }
+    }
+
+    /// Who a request is for, in the per-client limits and the queue for Mode.
+    static func client(_ context: GatewayRequestContext) -> String {
+        context.trace.snapshot.clientIdentity ?? "anonymous"
     }
 
     /// One upstream call; a non-success answer becomes the matching ``GatewayError``.
     func call(_ request: UpstreamRequest, deadline: Duration, context: GatewayRequestContext) async throws(GatewayError) -> UpstreamResponse {
-        let response = try await self.upstream.send(request, deadline: deadline)
+        let response = try await self.upstream.send(request, for: Self.client(context), deadline: deadline)
         context.trace.update {
             $0.upstreamCalls += 1
             $0.lastUpstreamStatus = response.status.code

@@ -29,6 +29,11 @@ struct TokenBucket: Sendable, Equatable {
         return .granted(wait: max(.zero, wait))
     }
 
+    /// How long the next token is away, without taking it.
+    func delay(now: Duration) -> Duration {
+        max(.zero, max(self.theoreticalArrival, now) + self.interval - now - self.burstWindow)
+    }
+
     /// Lets no request go before `instant` (Mode said to slow down).
     mutating func pause(until instant: Duration) {
         self.theoreticalArrival = max(self.theoreticalArrival, instant + self.burstWindow - self.interval)

@@ -34,11 +34,26 @@ public final class UpstreamExecutor: Sendable {
         public var breakerState = 0
     }
 
+    /// A request waiting in the queue for its slot.
+    private struct Waiter {
+        /// When it stops waiting and gets 503, on ``TimeSource``'s clock.
+        let giveUp: Duration
+        let continuation: CheckedContinuation<Result<Void, GatewayError>, Never>
+    }
+
     private struct State {
         var bucket: TokenBucket
         var breaker: CircuitBreaker
         var random = SystemRandomNumberGenerator()
         var statistics = Statistics()
+        /// Requests waiting for a slot, served round robin by client.
+        var queue = FairQueue<Waiter>()
+        /// Whether a task is handing out slots to the queue; set and cleared under the lock,
+        /// with the queue, so no waiter is left without one.
+        var dispatching = false
+        /// Whether the dispatcher holds a reserved slot for the next in turn.
+        var slotHeld = false
+        var nextWaiterID: UInt64 = 0
     }
 
     let client: ModeClient
@@ -85,6 +100,9 @@ public final class UpstreamExecutor: Sendable {
         )
     }
 
+    /// The time between two of the fleet's slots of Mode's budget.
+    var slotInterval: Duration { self.fleetRate.interval }
+
     public var statistics: Statistics {
         self.state.withLock { state in
             var statistics = state.statistics
@@ -99,11 +117,14 @@ public final class UpstreamExecutor: Sendable {
 
     /// Sends a request, retrying what is safe to retry, until it gets an answer worth returning
     /// or `deadline` (on ``TimeSource``'s clock) passes. HTTP error statuses are returned for the
-    /// caller to map, after retries.
-    func send(_ request: UpstreamRequest, deadline: Duration, maxAttempts: Int? = nil) async throws(GatewayError) -> UpstreamResponse {
+    /// caller to map, after retries. `client` is who the call is for: when calls queue for Mode's
+    /// budget, clients take turns.
+    func send(_ request: UpstreamRequest, for client: String, deadline: Duration, maxAttempts: Int? = nil) async throws(GatewayError)
+        -> UpstreamResponse
+    {
         var attempt = 1
         while true {
-            try await self.waitForPermission(deadline: deadline)
+            try await self.waitForPermission(client: client, deadline: deadline)
             let probe = self.state.withLock { $0.breaker.state == .halfOpen }
             let remaining = deadline - self.time.now()
             guard remaining > .zero else {
@@ -142,38 +163,33 @@ public final class UpstreamExecutor: Sendable {
         }
     }
 
-    /// Passes the breaker and the rate limiter, waiting for a token if need be.
-    private func waitForPermission(deadline: Duration) async throws(GatewayError) {
+    /// Passes the breaker and the rate limiter. A slot free now is taken at once; otherwise the
+    /// call waits in the queue, where clients take turns, until a slot is handed to it.
+    func waitForPermission(client: String, deadline: Duration) async throws(GatewayError) {
         let now = self.time.now()
         let maxWait = min(self.settings.maxQueueWait, deadline - now)
-        let breaker = self.state.withLock { state -> GatewayError? in
-            guard case .rejected(let retryAfter) = state.breaker.acquire(now: now) else { return nil }
-            state.statistics.breakerRejections += 1
-            return .unavailable(detail: "Mode is failing; the gateway is giving it time to recover.", retryAfterSeconds: Self.seconds(retryAfter))
-        }
-        if let breaker { throw breaker }
-        var reservation: TokenBucket.Reservation?
-        if let shared = self.shared {
-            reservation = await shared.reserve(interval: self.fleetRate.interval, burstWindow: self.fleetRate.burstWindow, maxWait: maxWait)
-        }
-        let decision = self.state.withLock { state -> Result<Duration, GatewayError> in
-            // Without the shared budget (none, or Redis unreachable): this replica's own share.
-            switch reservation ?? state.bucket.reserve(now: now, maxWait: maxWait) {
-            case .granted(let wait):
-                if wait > .zero { state.statistics.limiterWaits += 1 }
-                return .success(wait)
+        let permission = self.state.withLock { state -> Result<Bool, GatewayError> in
+            switch state.breaker.acquire(now: now) {
+            case .allowed: return .success(false)
+            case .probe: return .success(true)
             case .rejected(let retryAfter):
-                state.statistics.limiterRejections += 1
-                state.breaker.releaseProbe(now: now)
+                state.statistics.breakerRejections += 1
                 return .failure(
-                    .unavailable(detail: "Too many requests are waiting for Mode; try again later.", retryAfterSeconds: Self.seconds(retryAfter))
+                    .unavailable(detail: "Mode is failing; the gateway is giving it time to recover.", retryAfterSeconds: Self.seconds(retryAfter))
                 )
             }
         }
-        let wait = try decision.get()
-        guard wait > .zero else { return }
-        try? await self.sleeper.sleep(wait)
-        // The breaker may have opened while this call queued for its token: then it does not go.
+        let isProbe = try permission.get()
+        // Nobody waiting: take a slot if one is free now, without queueing.
+        if self.state.withLock({ $0.queue.isEmpty }), case .granted = await self.reserveSlot(maxWait: .zero) { return }
+        do {
+            try await self.queue(client: client, giveUp: now + maxWait, maxWait: maxWait)
+        } catch {
+            // A probe that never went tells nothing about Mode: let another call be the probe.
+            if isProbe { self.state.withLock { $0.breaker.releaseProbe(now: self.time.now()) } }
+            throw error
+        }
+        // The breaker may have opened while this call queued for its slot: then it does not go.
         let after = self.time.now()
         let refusal = self.state.withLock { state -> Duration? in
             guard case .open(let until) = state.breaker.state, after < until else { return nil }
@@ -184,6 +200,97 @@ public final class UpstreamExecutor: Sendable {
             throw .unavailable(detail: "Mode is failing; the gateway is giving it time to recover.", retryAfterSeconds: Self.seconds(refusal))
         }
     }
+
+    /// One slot of the budget: the fleet's shared one, or this replica's own share while that
+    /// cannot be reached (or there is none).
+    private func reserveSlot(maxWait: Duration) async -> TokenBucket.Reservation {
+        if let shared = self.shared,
+            let reservation = await shared.reserve(interval: self.fleetRate.interval, burstWindow: self.fleetRate.burstWindow, maxWait: maxWait)
+        {
+            return reservation
+        }
+        let now = self.time.now()
+        return self.state.withLock { $0.bucket.reserve(now: now, maxWait: maxWait) }
+    }
+
+    /// Waits in the queue for a slot. Refused at once with 503 when this client's place in the
+    /// queue is further away than `maxWait`; refused with 503 at `giveUp` if no slot came by then.
+    private func queue(client: String, giveUp: Duration, maxWait: Duration) async throws(GatewayError) {
+        let id = self.state.withLock { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, GatewayError>, Never>) in
+                let refusal = self.state.withLock { state -> Result<Void, GatewayError>? in
+                    if Task.isCancelled { return .failure(Self.cancelled) }
+                    let now = self.time.now()
+                    // The slot the dispatcher holds goes to the first in turn; each later one
+                    // comes a slot after the next free one.
+                    let ahead = max(0, state.queue.position(of: client) - 1 - (state.slotHeld ? 1 : 0))
+                    let estimate = state.bucket.delay(now: now) + self.fleetRate.interval * ahead
+                    if estimate > maxWait {
+                        state.statistics.limiterRejections += 1
+                        return .failure(Self.queueFull(retryAfter: estimate))
+                    }
+                    state.statistics.limiterWaits += 1
+                    state.queue.enqueue(Waiter(giveUp: giveUp, continuation: continuation), id: id, client: client)
+                    guard !state.dispatching else { return nil }
+                    state.dispatching = true
+                    Task { await self.dispatch() }
+                    return nil
+                }
+                if let refusal { continuation.resume(returning: refusal) }
+            }
+        } onCancel: {
+            let waiter = self.state.withLock { $0.queue.remove(id: id, client: client) }
+            waiter?.continuation.resume(returning: .failure(Self.cancelled))
+        }
+        try result.get()
+    }
+
+    /// Hands out slots to the queue, one at a time, until it is empty: reserve a slot, wait for
+    /// it, give it to the next client in turn. Those who ran out of time get their 503 on the way.
+    private func dispatch() async {
+        while true {
+            let now = self.time.now()
+            let (expired, empty) = self.state.withLock { state in
+                let expired = state.queue.removeAll { $0.waiter.giveUp <= now }
+                if !expired.isEmpty { state.statistics.limiterRejections += expired.count }
+                if state.queue.isEmpty { state.dispatching = false }
+                return (expired, state.queue.isEmpty)
+            }
+            for entry in expired {
+                entry.waiter.continuation.resume(returning: .failure(Self.queueFull(retryAfter: self.fleetRate.interval)))
+            }
+            if empty { return }
+            switch await self.reserveSlot(maxWait: self.settings.maxQueueWait) {
+            case .granted(let wait):
+                self.state.withLock { $0.slotHeld = true }
+                if wait > .zero { try? await self.sleeper.sleep(wait) }
+                let next = self.state.withLock { state in
+                    state.slotHeld = false
+                    return state.queue.next()
+                }
+                // Nobody left (all cancelled): the slot goes unused, which errs on Mode's side.
+                next?.waiter.continuation.resume(returning: .success(()))
+            case .rejected(let retryAfter):
+                // The budget is spoken for beyond any wait: the next in turn is refused.
+                let next = self.state.withLock { state in
+                    let next = state.queue.next()
+                    if next != nil { state.statistics.limiterRejections += 1 }
+                    return next
+                }
+                next?.waiter.continuation.resume(returning: .failure(Self.queueFull(retryAfter: retryAfter)))
+            }
+        }
+    }
+
+    private static func queueFull(retryAfter: Duration) -> GatewayError {
+        .unavailable(detail: "Too many requests are waiting for Mode; try again later.", retryAfterSeconds: Self.seconds(retryAfter))
+    }
+
+    private static let cancelled = GatewayError.unavailable(detail: "The request was cancelled while it waited for Mode.", retryAfterSeconds: 1)
 
     /// What an outcome means for the breaker and for retrying.
     private struct Verdict {

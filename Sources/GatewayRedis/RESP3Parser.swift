@@ -109,7 +109,8 @@ public struct RESP3Parser: Sendable {
             for _ in 0..<(count * 2) {
                 guard try self.value(&buffer, depth: depth + 1) != nil else { return nil }
             }
-            return try self.value(&buffer, depth: depth)
+            // Counted as a level: a run of attributes would otherwise recurse without bound.
+            return try self.value(&buffer, depth: depth + 1)
         default:
             throw .protocolError("unknown type byte \(marker)")
         }

@@ -52,10 +52,20 @@ extension RESP3Value: Hashable {
         case .integer(let value): hasher.combine(value)
         case .double(let value): hasher.combine(value)
         case .boolean(let value): hasher.combine(value)
-        case .bulkString(let bytes): hasher.combine(bytes.readableBytesView.count)
+        // The bytes, not only the length: a map of many equal-length keys must not collide.
+        case .bulkString(let bytes): bytes.withUnsafeReadableBytes { hasher.combine(bytes: $0) }
         case .null: hasher.combine(0)
         case .array(let values), .push(let values): hasher.combine(values)
-        case .map(let values): hasher.combine(values.count)
+        case .map(let values):
+            // Order-independent, as map equality is.
+            var combined = 0
+            for (key, value) in values {
+                var member = Hasher()
+                member.combine(key)
+                member.combine(value)
+                combined ^= member.finalize()
+            }
+            hasher.combine(combined)
         }
     }
 }

@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 
 /// Where Redis is and how to log in: parsed from `redis://[user@]host:port[/db]`.
-public struct RedisEndpoint: Sendable, Equatable {
+public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var host: String
     public var port: Int
     public var username: String?
@@ -54,6 +54,9 @@ public struct RedisEndpoint: Sendable, Equatable {
 
     /// `host:port/db`, never the password.
     public var description: String { "\(self.host):\(self.port)/\(self.database)" }
+    public var debugDescription: String { self.description }
+    /// `dump` and test failures show this too: never the password.
+    public var customMirror: Mirror { Mirror(self, children: ["endpoint": self.description]) }
 }
 
 /// One open connection to Redis that has said `HELLO 3`: commands are pipelined over it.

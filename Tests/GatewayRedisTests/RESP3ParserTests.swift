@@ -66,6 +66,8 @@ struct RESP3ParserTests {
             "?what\r\n", ":12x\r\n", "$-2\r\n", "$3\r\nabcde", "*-5\r\n", "#x\r\n", ",nope\r\n", "_x\r\n",
             "*1\r\n$2\r\nab\r\r", "+OK\rX", "%-1\r\n", "$?\r\n", "*?\r\n", "(12a\r\n", "=2\r\nab\r\n",
             String(repeating: "*1\r\n", count: 40) + ":1\r\n",
+            // A run of attributes counts as nesting: it once recursed until the stack overflowed.
+            String(repeating: "|0\r\n", count: 100_000) + "+OK\r\n",
         ]
         for input in bad {
             var buffer = ByteBuffer(string: input)
@@ -78,6 +80,25 @@ struct RESP3ParserTests {
         #expect(throws: RedisError.self) { _ = try RESP3Parser().parse(&wide) }
         var longLine = ByteBuffer(string: "+" + String(repeating: "a", count: 70_000))
         #expect(throws: RedisError.self) { _ = try RESP3Parser().parse(&longLine) }
+    }
+
+    @Test("a map of many keys of one length is read in linear time: keys hash by their bytes")
+    func mapKeysHashByContent() throws {
+        let count = 20_000
+        var text = "%\(count)\r\n"
+        for index in 0..<count {
+            let digits = String(index)
+            text += "$8\r\n" + String(repeating: "0", count: 8 - digits.count) + digits + "\r\n:1\r\n"
+        }
+        var buffer = ByteBuffer(string: text)
+        let value = try #require(try RESP3Parser().parse(&buffer))
+        guard case .map(let map) = value else { Issue.record("not a map: \(value)"); return }
+        #expect(map.count == count)
+        var first = Hasher()
+        first.combine(RESP3Value.bulkString(ByteBuffer(string: "00000001")))
+        var second = Hasher()
+        second.combine(RESP3Value.bulkString(ByteBuffer(string: "00000002")))
+        #expect(first.finalize() != second.finalize())
     }
 
     @Test("random corruption of a valid stream never crashes the parser")

@@ -119,6 +119,12 @@ struct ValidationTests {
         #expect(fleet.endpoint == RedisEndpoint(host: "cache", port: 6380, username: "gw", password: "p4ss-word", database: 1))
         #expect(fleet.keyPrefix == "prod" && fleet.commandTimeout == .milliseconds(150) && fleet.replicas == 3)
         #expect(!fleet.endpoint.description.contains("p4ss-word"))
+        // Interpolated, dumped, or inside the settings that hold it: never the password.
+        var dumped = ""
+        dump(fleet, to: &dumped)
+        for text in ["\(fleet.endpoint)", String(reflecting: fleet.endpoint), "\(fleet)", dumped] {
+            #expect(!text.contains("p4ss-word"), "\(text)")
+        }
         for bad in [
             ["redis.url": "redis://u:p4ss-word@cache"], ["redis.url": "http://cache"], ["redis.url": "redis://c", "redis.key.prefix": "{x}"],
             ["redis.url": "redis://c", "redis.timeout.milliseconds": "0"], ["redis.url": "redis://c", "gateway.replicas": "0"],

@@ -53,6 +53,11 @@ struct CacheStore {
         return self.nodes[Int(slot)].entry
     }
 
+    /// The entry for `key`, leaving its place in the LRU order alone.
+    func peek(_ key: String) -> Entry? {
+        self.entries[key].flatMap { self.nodes[Int($0)].entry }
+    }
+
     /// Stores an entry, evicting the least recently used until it fits.
     /// - Returns: false when the entry is too large to keep (it is not stored).
     @discardableResult

@@ -215,7 +215,10 @@ public final class ResponseCache: Sendable {
                     }
                 }
             }
-            if let running = state.inFlight[loadKey] {
+            // Without epochs a load under way may have started before another replica's write
+            // was answered: joining it could hand out that write's past. Each caller loads.
+            if case .unknown = epochs {
+            } else if let running = state.inFlight[loadKey] {
                 state.statistics.coalescedWaits += 1
                 return .wait(running.task, fallback: fallback)
             }
@@ -268,6 +271,7 @@ public final class ResponseCache: Sendable {
         state.nextID += 1
         let id = state.nextID
         let tags = placement.tags()
+        let started = self.time.now()
         let task = Task<Outcome, Never> {
             let outcome: Outcome
             do throws(GatewayError) {
@@ -285,6 +289,8 @@ public final class ResponseCache: Sendable {
                     return
                 }
                 guard case .success(let loaded) = outcome, current, loaded.response.isStorable else { return }
+                // An answer stored after this load began is newer than this one: keep it.
+                if let stored = state.store.peek(placement.key), stored.storedAt > started { return }
                 state.store.set(
                     placement.key,
                     CacheStore.Entry(

@@ -235,40 +235,57 @@ extension Fleet: CacheTier {
         await self.bump([path.map { "p:" + $0 } ?? "*"])
     }
 
-    /// Moves epochs; when Redis does not take them, queues them for replay, and until then this
-    /// replica reads as if Redis were down.
+    /// Moves epochs. A write's answer waits for this, so it is tried again for up to a second
+    /// (a connection being remade after a timeout takes about a tenth of that); when Redis still
+    /// does not take them, they are queued for replay, and until then this replica reads as if
+    /// Redis were down.
     func bump(_ names: [String]) async {
         guard !names.isEmpty else { return }
-        do {
-            _ = try await self.client.evaluate(
-                Self.bumpScript,
-                keys: names.map { self.key("e", $0) },
-                arguments: [.string(self.droppedChannel), .string(names.joined(separator: "\n"))]
-            )
-        } catch {
-            self.state.withLock { state in
-                for name in names where !state.unsentBumps.contains(name) { state.unsentBumps.append(name) }
-                state.statistics.bumpsQueued += names.count
+        let giveUp = ContinuousClock.now + .seconds(1)
+        var lastError: (any Error)?
+        repeat {
+            do {
+                try await self.sendBump(names)
+                return
+            } catch {
+                lastError = error
             }
-            self.logger.warning("Redis did not take an invalidation; it is queued until Redis answers", metadata: ["error": "\(error)"])
+            try? await Task.sleep(for: .milliseconds(50))
+        } while ContinuousClock.now < giveUp
+        self.state.withLock { state in
+            state.bumpSequence += 1
+            for name in names { state.unsentBumps[name] = state.bumpSequence }
+            state.statistics.bumpsQueued += names.count
         }
+        self.logger.warning(
+            "Redis did not take an invalidation; it is queued until Redis answers",
+            metadata: ["error": "\(lastError.map { "\($0)" } ?? "none")"]
+        )
     }
 
-    /// Sends the queued epoch moves; those Redis takes leave the queue.
+    private func sendBump(_ names: [String]) async throws {
+        _ = try await self.client.evaluate(
+            Self.bumpScript,
+            keys: names.map { self.key("e", $0) },
+            arguments: [.string(self.droppedChannel), .string(names.joined(separator: "\n"))]
+        )
+    }
+
+    /// Sends the queued epoch moves; those Redis takes leave the queue, unless a bump of the same
+    /// name failed again while the replay ran (it then stays, for the next replay).
     func replayBumps() async {
-        let names = self.state.withLock { $0.unsentBumps }
-        guard !names.isEmpty else { return }
+        let queued = self.state.withLock { $0.unsentBumps }
+        guard !queued.isEmpty else { return }
+        let names = Array(queued.keys)
         do {
-            _ = try await self.client.evaluate(
-                Self.bumpScript,
-                keys: names.map { self.key("e", $0) },
-                arguments: [.string(self.droppedChannel), .string(names.joined(separator: "\n"))]
-            )
+            try await self.sendBump(names)
         } catch {
             return
         }
         self.state.withLock { state in
-            state.unsentBumps.removeAll { names.contains($0) }
+            for (name, sequence) in queued where state.unsentBumps[name] == sequence {
+                state.unsentBumps[name] = nil
+            }
             state.statistics.bumpsReplayed += names.count
         }
         self.logger.notice("Replayed invalidations that Redis missed", metadata: ["count": "\(names.count)"])

@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "mode-simulator", targets: ["mode-simulator"]),
         .library(name: "ModeGateway", targets: ["ModeGateway"]),
         .library(name: "ModeSimulator", targets: ["ModeSimulator"]),
+        // The properties the fuzzers in Fuzz/ check; a product so that package can link them.
+        .library(name: "GatewayFuzzing", targets: ["GatewayFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -60,6 +62,13 @@ let package = Package(
             resources: [.copy("Resources/openapi-base.yaml")],
             swiftSettings: swiftSettings
         ),
+        // The fuzzers' properties and Foundation's oracle for the HAL rewriter; run over the
+        // corpus by the tests, and under libFuzzer by Fuzz/ (scripts/fuzz.sh).
+        .target(
+            name: "GatewayFuzzing",
+            dependencies: ["ModeGateway"],
+            swiftSettings: swiftSettings
+        ),
         // zlib, for the simulator's gzip-encoded CSV (the toolchain's own zlib).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(
@@ -103,6 +112,7 @@ let package = Package(
                 "ModeGateway",
                 "ModeSimulator",
                 "GatewayRedis",
+                "GatewayFuzzing",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),

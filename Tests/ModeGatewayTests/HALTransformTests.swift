@@ -1,41 +1,9 @@
 import Foundation
+import GatewayFuzzing
 import NIOCore
 import Testing
 
 @testable import ModeGateway
-
-/// Foundation's reading of HAL stripping: the oracle the byte-level rewriter must agree with.
-enum FoundationOracle {
-    static let hal: Set<String> = ["_links", "_forms", "_embedded"]
-
-    static func strip(_ value: Any) -> Any {
-        if let object = value as? [String: Any] {
-            var result: [String: Any] = [:]
-            for (key, member) in object where !Self.hal.contains(key) { result[key] = Self.strip(member) }
-            if let embedded = object["_embedded"] as? [String: Any] { Self.lift(embedded, into: &result) }
-            return result
-        }
-        if let array = value as? [Any] { return array.map(Self.strip) }
-        return value
-    }
-
-    static func lift(_ embedded: [String: Any], into result: inout [String: Any]) {
-        for (key, member) in embedded where !Self.hal.contains(key) && result[key] == nil {
-            result[key] = Self.strip(member)
-        }
-        if let nested = embedded["_embedded"] as? [String: Any] { Self.lift(nested, into: &result) }
-    }
-
-    /// A canonical text for comparing two parsed values.
-    static func canonical(_ value: Any) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    static func parse(_ text: [UInt8]) throws -> Any {
-        try JSONSerialization.jsonObject(with: Data(text), options: [.fragmentsAllowed])
-    }
-}
 
 @Suite("The byte-level HAL rewriter")
 struct HALTransformTests {

@@ -73,8 +73,13 @@ public struct ListQuery: Sendable, Hashable {
         return Filter(field: field, comparison: comparison, instant: instant)
     }
 
+    /// Reads a whole raw query string as a list's query: the entry point the fuzzer drives.
+    package static func parse(_ raw: String) throws(GatewayError) -> ListQuery {
+        try ListQuery(query: QueryString(raw))
+    }
+
     /// The query sent to Mode for one page, in a fixed order and fully encoded.
-    func upstreamQuery(page: Int?) -> String? {
+    package func upstreamQuery(page: Int?) -> String? {
         var items: [String] = []
         if let filter { items.append("filter=" + QueryString.percentEncode(filter.rawValue)) }
         if let order { items.append("order=" + order.rawValue) }

@@ -29,6 +29,7 @@ public func buildApplication(
         // As long as the longest fill may take: a whole list gets a slot's time per page.
         let slot = Duration.nanoseconds(Int64(1_000_000_000 / configuration.upstream.ratePerSecond))
         settings.fillWait = configuration.upstreamTimeout + slot * (configuration.maxPages - 1)
+        settings.maxEntryBytes = configuration.cache.maxEntryBytes
         return Fleet(settings: settings, logger: logger) { command, duration, failed in
             metrics.recordRedis(command: command, duration: duration, failed: failed)
         }

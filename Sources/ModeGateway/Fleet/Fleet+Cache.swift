@@ -191,7 +191,7 @@ extension Fleet: CacheTier {
         var action = "none"
         var body = ByteBuffer()
         switch outcome {
-        case .success(let response) where response.isStorable:
+        case .success(let response) where response.isStorable && response.body.readableBytes <= self.settings.maxEntryBytes:
             action = "store"
             body = response.body
         case .failure(let error) where error.meansGone:

@@ -19,6 +19,10 @@ public struct FleetSettings: Sendable {
     /// fill may take (`MODE_TIMEOUT_SECONDS`, and a slot per page of the longest list; set when
     /// the gateway is built).
     public var fillWait: Duration = .seconds(30)
+    /// The largest answer kept in Redis (the L1 cache's own bound, set when the gateway is
+    /// built): a larger one would be slow to read back within the command timeout, and a
+    /// timeout closes the connection every other command shares.
+    public var maxEntryBytes = 1 << 20
 
     public init(endpoint: RedisEndpoint) {
         self.endpoint = endpoint

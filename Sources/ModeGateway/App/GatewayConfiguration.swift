@@ -29,7 +29,7 @@ public struct GatewayConfiguration: Sendable {
     /// `mode.api.url`: Mode's API base URL.
     public var modeURL = "https://app.mode.com/api"
     /// `mode.timeout.seconds`: the deadline for all the upstream work of one client request,
-    /// retries, waits and pages included.
+    /// retries and waits included; a whole list gets one slot of Mode's budget more per page.
     public var upstreamTimeout: Duration = .seconds(30)
     /// `mode.connect.timeout.seconds`: the deadline for opening a connection to Mode.
     public var connectTimeout: Duration = .seconds(5)

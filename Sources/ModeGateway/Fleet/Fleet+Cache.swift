@@ -250,6 +250,8 @@ extension Fleet: CacheTier {
             } catch {
                 lastError = error
             }
+            // A cancelled task's sleep returns at once: queue rather than spin.
+            if Task.isCancelled { break }
             try? await Task.sleep(for: .milliseconds(50))
         } while ContinuousClock.now < giveUp
         self.state.withLock { state in

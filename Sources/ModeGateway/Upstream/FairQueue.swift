@@ -77,12 +77,32 @@ struct FairQueue<Waiter> {
     /// Takes out every request matching `isDone`; for expiring those past their time.
     mutating func removeAll(where isDone: (Entry) -> Bool) -> [Entry] {
         var removed: [Entry] = []
-        for (client, queue) in self.queues {
-            let gone = queue.filter(isDone)
-            guard !gone.isEmpty else { continue }
-            removed += gone
-            for entry in gone { _ = self.remove(id: entry.id, client: client) }
+        for client in Array(self.queues.keys) {
+            // Filtered once, in place: no copy per removal while the caller holds its lock.
+            var kept = CircularBuffer<Entry>()
+            for entry in self.queues[client]! {
+                if isDone(entry) { removed.append(entry) } else { kept.append(entry) }
+            }
+            if kept.isEmpty {
+                self.queues[client] = nil
+                if let turn = self.turns.firstIndex(of: client) { self.turns.remove(at: turn) }
+            } else {
+                self.queues[client] = kept
+            }
         }
+        self.count -= removed.count
         return removed
+    }
+
+    /// The greatest of `value` over the waiting requests; nil when none waits.
+    func latest<Value: Comparable>(of value: (Entry) -> Value) -> Value? {
+        var result: Value?
+        for queue in self.queues.values {
+            for entry in queue {
+                let candidate = value(entry)
+                if result.map({ candidate > $0 }) ?? true { result = candidate }
+            }
+        }
+        return result
     }
 }

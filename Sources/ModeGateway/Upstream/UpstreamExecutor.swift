@@ -167,6 +167,8 @@ public final class UpstreamExecutor: Sendable {
     /// call waits in the queue, where clients take turns, until a slot is handed to it.
     func waitForPermission(client: String, deadline: Duration) async throws(GatewayError) {
         let now = self.time.now()
+        // Out of time before it starts: no slot is spent on it.
+        guard deadline > now else { throw UpstreamFailure.timedOut.gatewayError }
         let maxWait = min(self.settings.maxQueueWait, deadline - now)
         let permission = self.state.withLock { state -> Result<Bool, GatewayError> in
             switch state.breaker.acquire(now: now) {
@@ -189,12 +191,18 @@ public final class UpstreamExecutor: Sendable {
             if isProbe { self.state.withLock { $0.breaker.releaseProbe(now: self.time.now()) } }
             throw error
         }
-        // The breaker may have opened while this call queued for its slot: then it does not go.
+        // The breaker may have opened while this call queued for its slot: then it does not go;
+        // nor, while a probe is out, does any call but the probe.
         let after = self.time.now()
         let refusal = self.state.withLock { state -> Duration? in
-            guard case .open(let until) = state.breaker.state, after < until else { return nil }
+            let wait: Duration
+            switch state.breaker.state {
+            case .open(let until) where after < until: wait = until - after
+            case .halfOpen where !isProbe: wait = self.settings.breakerCooldown
+            default: return nil
+            }
             state.statistics.breakerRejections += 1
-            return until - after
+            return wait
         }
         if let refusal {
             throw .unavailable(detail: "Mode is failing; the gateway is giving it time to recover.", retryAfterSeconds: Self.seconds(refusal))
@@ -264,15 +272,28 @@ public final class UpstreamExecutor: Sendable {
                 entry.waiter.continuation.resume(returning: .failure(Self.queueFull(retryAfter: self.fleetRate.interval)))
             }
             if empty { return }
-            switch await self.reserveSlot(maxWait: self.settings.maxQueueWait) {
+            // No slot further away than the longest any waiter will still wait.
+            let longest = self.state.withLock { $0.queue.latest(of: { $0.waiter.giveUp }) } ?? now
+            switch await self.reserveSlot(maxWait: max(.zero, min(self.settings.maxQueueWait, longest - now))) {
             case .granted(let wait):
                 self.state.withLock { $0.slotHeld = true }
                 if wait > .zero { try? await self.sleeper.sleep(wait) }
-                let next = self.state.withLock { state in
+                let woke = self.time.now()
+                // The next in turn whose time is not up; those whose time ran out meanwhile get 503.
+                let (next, late) = self.state.withLock { state in
                     state.slotHeld = false
-                    return state.queue.next()
+                    var late: [FairQueue<Waiter>.Entry] = []
+                    var next: FairQueue<Waiter>.Entry?
+                    while next == nil, let entry = state.queue.next() {
+                        if entry.waiter.giveUp < woke { late.append(entry) } else { next = entry }
+                    }
+                    state.statistics.limiterRejections += late.count
+                    return (next, late)
                 }
-                // Nobody left (all cancelled): the slot goes unused, which errs on Mode's side.
+                for entry in late {
+                    entry.waiter.continuation.resume(returning: .failure(Self.queueFull(retryAfter: self.fleetRate.interval)))
+                }
+                // Nobody left (all cancelled or late): the slot goes unused, which errs on Mode's side.
                 next?.waiter.continuation.resume(returning: .success(()))
             case .rejected(let retryAfter):
                 // The budget is spoken for beyond any wait: the next in turn is refused.

@@ -61,8 +61,12 @@ struct FairQueueTests {
                 order.append("quiet")
             }
             try await clock.until { executor.statistics.limiterWaits == 20 }
-            // Twenty slots, one step each.
-            for _ in 0..<20 { try await clock.step() }
+            // Twenty slots, one step each; each call records itself before the next slot comes,
+            // so the order recorded is the order served.
+            for served in 2...21 {
+                try await clock.step()
+                try await clock.until({ order.names.count == served }, "\(order.names)")
+            }
             try await group.waitForAll()
         }
         let served = order.names
@@ -80,7 +84,7 @@ struct FairQueueTests {
         let executor = Self.executor(rate: 1, burst: 1, maxQueueWait: .seconds(3), clock: clock)
         try await executor.waitForPermission(client: "key:busy", deadline: .seconds(100))
         let outcomes = ServedOrder()
-        await withTaskGroup(of: Void.self) { group in
+        try await withThrowingTaskGroup(of: Void.self) { group in
             func call(_ client: String, _ name: String) {
                 group.addTask {
                     do {
@@ -94,7 +98,7 @@ struct FairQueueTests {
             // Three of the busy client's calls queue, for the slots at 1, 2 and 3 s.
             for name in ["busy 1", "busy 2", "busy 3"] {
                 call("key:busy", name)
-                try? await clock.until(
+                try await clock.until(
                     { outcomes.names.isEmpty && executor.statistics.limiterWaits == Int(name.suffix(1))! },
                     "\(executor.statistics)"
                 )
@@ -106,9 +110,9 @@ struct FairQueueTests {
             #expect(executor.statistics.limiterRejections == 1)
             // The quiet client's one call goes second, behind the first busy one.
             call("key:quiet", "quiet")
-            try? await clock.until({ executor.statistics.limiterWaits == 4 }, "\(executor.statistics)")
-            for _ in 0..<3 { try? await clock.step() }
-            await group.waitForAll()
+            try await clock.until({ executor.statistics.limiterWaits == 4 }, "\(executor.statistics)")
+            for _ in 0..<3 { try await clock.step() }
+            try await group.waitForAll()
         }
         // The third busy call, pushed back a slot by the quiet one, ran out of its three seconds.
         #expect(

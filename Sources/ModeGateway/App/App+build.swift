@@ -27,8 +27,7 @@ public func buildApplication(
     let fleet = configuration.fleet.map { settings in
         var settings = settings
         // As long as the longest fill may take: a whole list gets a slot's time per page.
-        let slot = Duration.nanoseconds(Int64(1_000_000_000 / configuration.upstream.ratePerSecond))
-        settings.fillWait = configuration.upstreamTimeout + slot * (configuration.maxPages - 1)
+        settings.fillWait = configuration.upstreamTimeout + configuration.upstream.slotInterval * (configuration.maxPages - 1)
         settings.maxEntryBytes = configuration.cache.maxEntryBytes
         return Fleet(settings: settings, logger: logger) { command, duration, failed in
             metrics.recordRedis(command: command, duration: duration, failed: failed)

@@ -134,6 +134,10 @@ public final class ResponseCache: Sendable {
             }
         }
 
+        var isUnknown: Bool {
+            if case .unknown = self { true } else { false }
+        }
+
         /// Coalesced loads are per key and stamp: a read after a write never joins a load from before it.
         func loadKey(_ key: String) -> String {
             switch self {
@@ -190,7 +194,7 @@ public final class ResponseCache: Sendable {
             if let entry = state.store.get(placement.key) {
                 let age = now - entry.storedAt
                 let freshness = policy.freshness(age: age)
-                if case .unknown = epochs {
+                if epochs.isUnknown {
                     // Another replica may have written since: only Mode failing lets it serve.
                     if freshness != .unusable { fallback = entry }
                 } else if entry.stamp != epochs.stamp {
@@ -217,8 +221,7 @@ public final class ResponseCache: Sendable {
             }
             // Without epochs a load under way may have started before another replica's write
             // was answered: joining it could hand out that write's past. Each caller loads.
-            if case .unknown = epochs {
-            } else if let running = state.inFlight[loadKey] {
+            if !epochs.isUnknown, let running = state.inFlight[loadKey] {
                 state.statistics.coalescedWaits += 1
                 return .wait(running.task, fallback: fallback)
             }

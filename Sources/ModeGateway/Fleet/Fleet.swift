@@ -24,10 +24,10 @@ public final class Fleet: Sendable {
     let replicaID: String
 
     struct State {
-        /// Epoch bumps that Redis did not take: replayed on reconnect. While any wait, this
-        /// replica cannot trust the epochs it reads, so it reads as if Redis were down.
-        /// Epoch names Redis did not take, each with the sequence number of its latest failure:
-        /// a replay removes a name only if no bump of it failed again meanwhile.
+        /// Epoch names Redis did not take, replayed on reconnect, each with the sequence number
+        /// of its latest failure: a replay removes a name only if no bump of it failed again
+        /// meanwhile. While any wait, this replica cannot trust the epochs it reads, so it reads
+        /// as if Redis were down.
         var unsentBumps: [String: UInt64] = [:]
         var bumpSequence: UInt64 = 0
         /// Cold reads waiting for another replica's fill, by versioned key.

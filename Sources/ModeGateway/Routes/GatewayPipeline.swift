@@ -156,7 +156,7 @@ struct GatewayPipeline: Sendable {
         for page in pages {
             // Each page after the first adds one slot of Mode's budget to the time allowed: the
             // list's deadline is sized to its page count, not to one call.
-            let pageDeadline = deadline + self.upstream.slotInterval * (page - pages.lowerBound)
+            let pageDeadline = deadline + self.upstream.settings.slotInterval * (page - pages.lowerBound)
             let response: Result<UpstreamResponse, GatewayError>
             do throws(GatewayError) {
                 response = .success(

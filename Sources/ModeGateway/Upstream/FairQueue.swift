@@ -17,9 +17,9 @@ struct FairQueue<Waiter> {
     private var queues: [String: CircularBuffer<Entry>] = [:]
     /// The clients with waiting requests, in the order they are served.
     private var turns = CircularBuffer<String>()
-    private(set) var count = 0
-
-    var isEmpty: Bool { self.count == 0 }
+    /// A client has a line here only while it holds a request.
+    var isEmpty: Bool { self.queues.isEmpty }
+    var count: Int { self.queues.values.reduce(0) { $0 + $1.count } }
 
     /// How many requests would go before one that `client` adds now, itself included: every
     /// other client's waiting requests up to one more than this client's own, plus its own.
@@ -42,7 +42,6 @@ struct FairQueue<Waiter> {
         } else {
             self.queues[client]!.append(entry)
         }
-        self.count += 1
     }
 
     /// The next request to serve: the oldest of the client whose turn it is. That client then
@@ -56,15 +55,15 @@ struct FairQueue<Waiter> {
             self.queues[client] = queue
             self.turns.append(client)
         }
-        self.count -= 1
         return entry
     }
 
     /// Takes out one request (cancelled, or out of time); nil when it is no longer waiting.
     mutating func remove(id: UInt64, client: String) -> Waiter? {
-        guard var queue = self.queues[client], let index = queue.firstIndex(where: { $0.id == id }) else { return nil }
+        guard let index = self.queues[client]?.firstIndex(where: { $0.id == id }) else { return nil }
+        // Taken out of the dictionary while it changes, so the buffer is not copied.
+        var queue = self.queues.removeValue(forKey: client)!
         let entry = queue.remove(at: index)
-        self.count -= 1
         if queue.isEmpty {
             self.queues[client] = nil
             if let turn = self.turns.firstIndex(of: client) { self.turns.remove(at: turn) }
@@ -90,19 +89,9 @@ struct FairQueue<Waiter> {
                 self.queues[client] = kept
             }
         }
-        self.count -= removed.count
         return removed
     }
 
-    /// The greatest of `value` over the waiting requests; nil when none waits.
-    func latest<Value: Comparable>(of value: (Entry) -> Value) -> Value? {
-        var result: Value?
-        for queue in self.queues.values {
-            for entry in queue {
-                let candidate = value(entry)
-                if result.map({ candidate > $0 }) ?? true { result = candidate }
-            }
-        }
-        return result
-    }
+    /// Every waiting request, in no particular order.
+    var entries: some Sequence<Entry> { self.queues.values.joined() }
 }

@@ -22,11 +22,10 @@ struct TokenBucket: Sendable, Equatable {
 
     /// Takes a token if one is free now or within `maxWait`.
     mutating func reserve(now: Duration, maxWait: Duration) -> Reservation {
-        let next = max(self.theoreticalArrival, now) + self.interval
-        let wait = next - now - self.burstWindow
+        let wait = self.delay(now: now)
         if wait > maxWait { return .rejected(retryAfter: wait) }
-        self.theoreticalArrival = next
-        return .granted(wait: max(.zero, wait))
+        self.theoreticalArrival = max(self.theoreticalArrival, now) + self.interval
+        return .granted(wait: wait)
     }
 
     /// How long the next token is away, without taking it.

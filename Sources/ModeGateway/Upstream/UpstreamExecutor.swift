@@ -21,6 +21,11 @@ public final class UpstreamExecutor: Sendable {
         public var breakerCooldown: Duration = .seconds(30)
 
         public init() {}
+
+        /// The whole fleet's rate as a bucket: its slot interval and burst window.
+        var fleetBucket: TokenBucket { TokenBucket(ratePerSecond: self.ratePerSecond, burst: self.burst) }
+        /// The time between two of the fleet's slots of Mode's budget.
+        var slotInterval: Duration { self.fleetBucket.interval }
     }
 
     /// What the breaker and limiter are doing; for `/metrics`.
@@ -82,7 +87,7 @@ public final class UpstreamExecutor: Sendable {
     ) {
         self.observe = observe
         self.shared = shared
-        self.fleetRate = TokenBucket(ratePerSecond: settings.ratePerSecond, burst: settings.burst)
+        self.fleetRate = settings.fleetBucket
         let localShare = shared == nil ? 1 : max(1, replicas)
         self.client = client
         self.settings = settings
@@ -99,9 +104,6 @@ public final class UpstreamExecutor: Sendable {
             )
         )
     }
-
-    /// The time between two of the fleet's slots of Mode's budget.
-    var slotInterval: Duration { self.fleetRate.interval }
 
     public var statistics: Statistics {
         self.state.withLock { state in
@@ -124,8 +126,7 @@ public final class UpstreamExecutor: Sendable {
     {
         var attempt = 1
         while true {
-            try await self.waitForPermission(client: client, deadline: deadline)
-            let probe = self.state.withLock { $0.breaker.state == .halfOpen }
+            let probe = try await self.waitForPermission(client: client, deadline: deadline)
             let remaining = deadline - self.time.now()
             guard remaining > .zero else {
                 if probe { self.state.withLock { $0.breaker.releaseProbe(now: self.time.now()) } }
@@ -165,7 +166,9 @@ public final class UpstreamExecutor: Sendable {
 
     /// Passes the breaker and the rate limiter. A slot free now is taken at once; otherwise the
     /// call waits in the queue, where clients take turns, until a slot is handed to it.
-    func waitForPermission(client: String, deadline: Duration) async throws(GatewayError) {
+    /// - Returns: whether this call is the half-open breaker's one probe.
+    @discardableResult
+    func waitForPermission(client: String, deadline: Duration) async throws(GatewayError) -> Bool {
         let now = self.time.now()
         // Out of time before it starts: no slot is spent on it.
         guard deadline > now else { throw UpstreamFailure.timedOut.gatewayError }
@@ -176,14 +179,12 @@ public final class UpstreamExecutor: Sendable {
             case .probe: return .success(true)
             case .rejected(let retryAfter):
                 state.statistics.breakerRejections += 1
-                return .failure(
-                    .unavailable(detail: "Mode is failing; the gateway is giving it time to recover.", retryAfterSeconds: Self.seconds(retryAfter))
-                )
+                return .failure(Self.breakerOpen(retryAfter: retryAfter))
             }
         }
         let isProbe = try permission.get()
         // Nobody waiting: take a slot if one is free now, without queueing.
-        if self.state.withLock({ $0.queue.isEmpty }), case .granted = await self.reserveSlot(maxWait: .zero) { return }
+        if self.state.withLock({ $0.queue.isEmpty }), case .granted = await self.reserveSlot(maxWait: .zero) { return isProbe }
         do {
             try await self.queue(client: client, giveUp: now + maxWait, maxWait: maxWait)
         } catch {
@@ -204,21 +205,27 @@ public final class UpstreamExecutor: Sendable {
             state.statistics.breakerRejections += 1
             return wait
         }
-        if let refusal {
-            throw .unavailable(detail: "Mode is failing; the gateway is giving it time to recover.", retryAfterSeconds: Self.seconds(refusal))
-        }
+        if let refusal { throw Self.breakerOpen(retryAfter: refusal) }
+        return isProbe
     }
 
     /// One slot of the budget: the fleet's shared one, or this replica's own share while that
     /// cannot be reached (or there is none).
-    private func reserveSlot(maxWait: Duration) async -> TokenBucket.Reservation {
+    /// - Parameter holding: the dispatcher's reservation, marked held in the same step, so an
+    ///   estimate never sees the bucket moved without the slot held.
+    private func reserveSlot(maxWait: Duration, holding: Bool = false) async -> TokenBucket.Reservation {
         if let shared = self.shared,
             let reservation = await shared.reserve(interval: self.fleetRate.interval, burstWindow: self.fleetRate.burstWindow, maxWait: maxWait)
         {
+            if holding, case .granted = reservation { self.state.withLock { $0.slotHeld = true } }
             return reservation
         }
         let now = self.time.now()
-        return self.state.withLock { $0.bucket.reserve(now: now, maxWait: maxWait) }
+        return self.state.withLock { state in
+            let reservation = state.bucket.reserve(now: now, maxWait: maxWait)
+            if holding, case .granted = reservation { state.slotHeld = true }
+            return reservation
+        }
     }
 
     /// Waits in the queue for a slot. Refused at once with 503 when this client's place in the
@@ -273,11 +280,10 @@ public final class UpstreamExecutor: Sendable {
             }
             if empty { return }
             // No slot further away than the longest any waiter will still wait.
-            let longest = self.state.withLock { $0.queue.latest(of: { $0.waiter.giveUp }) } ?? now
-            switch await self.reserveSlot(maxWait: max(.zero, min(self.settings.maxQueueWait, longest - now))) {
+            let longest = self.state.withLock { $0.queue.entries.map(\.waiter.giveUp).max() } ?? now
+            switch await self.reserveSlot(maxWait: max(.zero, longest - now), holding: true) {
             case .granted(let wait):
-                self.state.withLock { $0.slotHeld = true }
-                if wait > .zero { try? await self.sleeper.sleep(wait) }
+                await self.waitForSlot(at: now + wait)
                 let woke = self.time.now()
                 // The next in turn whose time is not up; those whose time ran out meanwhile get 503.
                 let (next, late) = self.state.withLock { state in
@@ -305,6 +311,33 @@ public final class UpstreamExecutor: Sendable {
                 next?.waiter.continuation.resume(returning: .failure(Self.queueFull(retryAfter: retryAfter)))
             }
         }
+    }
+
+    /// Sleeps until the held slot comes, waking at each waiter's give-up time on the way to
+    /// send it its 503 then, not when the slot comes.
+    private func waitForSlot(at slot: Duration) async {
+        while true {
+            let now = self.time.now()
+            guard now < slot else { return }
+            let expired = self.state.withLock { state in
+                let expired = state.queue.removeAll { $0.waiter.giveUp <= now }
+                state.statistics.limiterRejections += expired.count
+                return expired
+            }
+            for entry in expired {
+                entry.waiter.continuation.resume(returning: .failure(Self.queueFull(retryAfter: slot - now)))
+            }
+            let earliest = self.state.withLock { $0.queue.entries.map(\.waiter.giveUp).min() } ?? slot
+            do {
+                try await self.sleeper.sleep(min(slot, max(earliest, now)) - now)
+            } catch {
+                return
+            }
+        }
+    }
+
+    private static func breakerOpen(retryAfter: Duration) -> GatewayError {
+        .unavailable(detail: "Mode is failing; the gateway is giving it time to recover.", retryAfterSeconds: Self.seconds(retryAfter))
     }
 
     private static func queueFull(retryAfter: Duration) -> GatewayError {

@@ -96,7 +96,6 @@ public enum FuzzChecks {
         var output: [UInt8] = []
         output.reserveCapacity(input.count)
         var index = 0
-        func isHex(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 || (byte | 0x20) &- 0x61 < 6 }
         while index < input.count {
             let byte = input[index]
             if byte == UInt8(ascii: "\"") {
@@ -104,9 +103,8 @@ public enum FuzzChecks {
                 index += 1
                 while index < input.count, input[index] != UInt8(ascii: "\"") {
                     if input[index] == UInt8(ascii: "\\"), index + 1 < input.count {
-                        if input[index + 1] == UInt8(ascii: "u"), index + 5 < input.count, (input[index + 2] | 0x20) == UInt8(ascii: "d"),
-                            (input[index + 3] | 0x20) &- 0x61 < 6 || input[index + 3] &- 0x38 < 2,
-                            isHex(input[index + 4]), isHex(input[index + 5])
+                        if input[index + 1] == UInt8(ascii: "u"), index + 5 < input.count,
+                            let unit = Self.utf16Unit(input[(index + 2)...(index + 5)]), (0xD800...0xDFFF).contains(unit)
                         {
                             output += Array(#"\u0041"#.utf8)
                             index += 6
@@ -141,6 +139,16 @@ public enum FuzzChecks {
             }
         }
         return output
+    }
+
+    /// Four hex digits as one UTF-16 code unit.
+    private static func utf16Unit(_ digits: ArraySlice<UInt8>) -> UInt16? {
+        var unit: UInt16 = 0
+        for digit in digits {
+            guard let value = HexDigits.value(of: digit) else { return nil }
+            unit = unit << 4 | UInt16(value)
+        }
+        return unit
     }
 
     /// A list query as the gateway reads it: the parsed value, what goes to Mode, the cache key.

@@ -46,8 +46,8 @@ struct QueryString {
         while let byte = iterator.next() {
             switch byte {
             case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(HALRewriter.hexValue),
-                    let low = iterator.next().flatMap(HALRewriter.hexValue)
+                guard let high = iterator.next().flatMap(HexDigits.value(of:)),
+                    let low = iterator.next().flatMap(HexDigits.value(of:))
                 else { return nil }
                 bytes.append(high << 4 | low)
             default:

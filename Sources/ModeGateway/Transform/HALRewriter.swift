@@ -392,7 +392,7 @@ struct HALRewriter {
             return index + 2
         case UInt8(ascii: "u"):
             guard index + 6 <= self.inputCount else { throw TransformError(reason: .unexpectedEnd, offset: index) }
-            for offset in 2..<6 where Self.hexValue(self.input[index + offset]) == nil {
+            for offset in 2..<6 where HexDigits.value(of: self.input[index + offset]) == nil {
                 throw TransformError(reason: .invalidEscape, offset: index)
             }
             return index + 6
@@ -536,15 +536,6 @@ struct HALRewriter {
         let raw = UnsafeBufferPointer(start: self.input + key.start + 1, count: key.length)
         guard key.hasEscapes else { return Array(raw) }
         return JSONString.unescape(raw)
-    }
-
-    static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

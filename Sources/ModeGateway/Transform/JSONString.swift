@@ -44,7 +44,7 @@ enum JSONString {
     private static func hex4(_ raw: UnsafeBufferPointer<UInt8>, at index: Int) -> UInt32 {
         var value: UInt32 = 0
         for offset in 0..<4 where index + offset < raw.count {
-            value = value << 4 | UInt32(HALRewriter.hexValue(raw[index + offset]) ?? 0)
+            value = value << 4 | UInt32(HexDigits.value(of: raw[index + offset]) ?? 0)
         }
         return value
     }

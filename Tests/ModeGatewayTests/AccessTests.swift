@@ -88,7 +88,9 @@ struct AccessTests {
             let reply = try await harness.get("/datasets/ds0001", headers: [("Host", "evil.example"), ("Authorization", "Bearer \(Keys.read)")])
             #expect(reply.status == 200)
         }
-        #expect(AccessMiddleware.hostName("[::1]:8080") == "::1" && AccessMiddleware.hostName("Example.COM") == "example.com")
+        #expect(AccessGate.hostName("[::1]:8080") == "::1" && AccessGate.hostName("Example.COM") == "example.com")
+        #expect(AccessGate.hostName(" \tLocalHost:8080 ") == "localhost" && AccessGate.hostName("[::1]") == "::1" && AccessGate.hostName("") == "")
+        #expect(AccessGate.hostName(" ÉXAMPLE.com:1") == "éxample.com")
         // Configured entries are read the way Host headers are.
         var configuration = GatewayConfiguration(workspace: "w", credentials: ModeCredentials(token: "t", secret: "s"))
         configuration.allowedHosts = ["Gateway.Internal:8080", "[::1]"]

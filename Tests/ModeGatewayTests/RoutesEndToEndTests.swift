@@ -200,10 +200,10 @@ struct RoutesEndToEndTests {
             #expect(missing.headers["Content-Type"].first == "application/problem+json")
             let wrong = try await harness.send(.PUT, "/datasets/ds0001")
             #expect(wrong.status == 405)
-            #expect(wrong.headers["Allow"].first == "GET, PATCH, DELETE")
+            #expect(wrong.headers["Allow"].first == "GET, HEAD, PATCH, DELETE")
             let listWrong = try await harness.send(.POST, "/spaces/sp-finance/datasets")
             #expect(listWrong.status == 405)
-            #expect(listWrong.headers["Allow"].first == "GET")
+            #expect(listWrong.headers["Allow"].first == "GET, HEAD")
             #expect(harness.control.requestCount == 0)
         }
     }

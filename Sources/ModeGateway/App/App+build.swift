@@ -54,8 +54,22 @@ public func buildApplication(
         maxEntryBytes: configuration.results.cacheMaxEntryBytes,
         time: time
     )
+    let access = AccessGate(
+        keys: configuration.keys,
+        limiter: ClientRateLimiter(ratePerSecond: configuration.clientRatePerSecond, burst: configuration.clientBurst, time: time),
+        allowedHosts: configuration.effectiveAllowedHosts
+    )
+    let requestLog = RequestLog(metrics: metrics, logger: logger)
+    let compiledRoutes = RouteTable.modeRoutes.map { $0.compiled(workspace: configuration.workspace, cache: configuration.cache) }
+    // Fresh hits on the event loop: not with a shared cache, whose hits need Redis's epochs.
+    let hits =
+        configuration.fastHits && fleet == nil
+        ? HitCore(routes: compiledRoutes, templates: GatewayRoutes.all, access: access, cache: cache, log: requestLog) : nil
     let components = GatewayComponents(
         configuration: configuration,
+        routes: compiledRoutes,
+        access: access,
+        log: requestLog,
         upstream: upstream,
         cache: cache,
         resultsCache: resultsCache,
@@ -90,7 +104,7 @@ public func buildApplication(
         }
     }
     return Application(
-        router: buildRouter(components),
+        responder: HeadResponder(base: buildRouter(components).buildResponder()),
         server: .http1(
             configuration: .init(
                 additionalChannelHandlers: [
@@ -100,8 +114,10 @@ public func buildApplication(
                         bodyTimeout: TimeAmount(configuration.bodyTimeout),
                         census: census
                     )
-                ],
-                idleTimeout: TimeAmount(configuration.clientIdleTimeout)
+                ] + (hits.map { [FastHitHandler(core: $0)] } ?? []),
+                // ConnectionGuard closes idle connections: Hummingbird's own timer would not see
+                // the requests the fast path answers, and would close busy connections.
+                idleTimeout: nil
             )
         ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
@@ -125,6 +141,12 @@ public func buildApplication(
 /// The long-lived parts the routes share.
 struct GatewayComponents: Sendable {
     let configuration: GatewayConfiguration
+    /// The Mode routes, compiled for the workspace.
+    let routes: [CompiledRoute]
+    /// Keys, scopes and per-client rates, for the router and the fast path alike.
+    let access: AccessGate
+    /// The request log line and metrics, for the router and the fast path alike.
+    let log: RequestLog
     let upstream: UpstreamExecutor
     let cache: ResponseCache
     /// Rows of finished runs, and their query runs: their own budget and TTL.
@@ -143,18 +165,10 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
     let configuration = components.configuration
     let router = Router(context: GatewayRequestContext.self)
     router.middlewares.add(RequestIDMiddleware())
-    router.middlewares.add(RequestLogMiddleware(metrics: components.metrics))
+    router.middlewares.add(RequestLogMiddleware(log: components.log))
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(
-        AccessMiddleware(
-            keys: configuration.keys,
-            limiter: ClientRateLimiter(
-                ratePerSecond: configuration.clientRatePerSecond,
-                burst: configuration.clientBurst,
-                time: components.time
-            ),
-            allowedHosts: configuration.effectiveAllowedHosts
-        )
+        AccessMiddleware(gate: components.access)
     )
     let upstream = components.upstream
     let timeout = configuration.upstreamTimeout
@@ -171,7 +185,7 @@ func buildRouter(_ components: GatewayComponents) -> Router<GatewayRequestContex
         },
         onFinish: { tags in await cache.invalidateEverywhere(tags: tags) }
     )
-    let compiledRoutes = RouteTable.modeRoutes.map { $0.compiled(workspace: configuration.workspace, cache: configuration.cache) }
+    let compiledRoutes = components.routes
     guard let reportRoute = compiledRoutes.first(where: { $0.spec.operationID == "getReport" }) else {
         preconditionFailure("the route table has no getReport")
     }
@@ -221,11 +235,15 @@ enum GatewayRoutes {
 
 extension Router where Context == GatewayRequestContext {
     /// Methods a client might try; a known path answers 405 with `Allow` for those it lacks.
-    static var probedMethods: [HTTPRequest.Method] { [.get, .head, .post, .put, .patch, .delete, .options] }
+    /// HEAD is not among them: it reaches the routes as GET (``HeadResponder``).
+    static var probedMethods: [HTTPRequest.Method] { [.get, .post, .put, .patch, .delete, .options] }
 
     func addMethodNotAllowed(for routes: [(method: HTTPRequest.Method, path: String)]) {
         var allowed: [String: [HTTPRequest.Method]] = [:]
-        for route in routes { allowed[route.path, default: []].append(route.method) }
+        for route in routes {
+            allowed[route.path, default: []].append(route.method)
+            if route.method == .get { allowed[route.path, default: []].append(.head) }
+        }
         for (path, methods) in allowed {
             for method in Self.probedMethods where !methods.contains(method) {
                 self.on(RouterPath(path), method: method) { _, _ -> Response in

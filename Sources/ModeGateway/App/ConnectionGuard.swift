@@ -47,7 +47,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var timingBody = false
     private let census: Census
     private var admitted = false
+    /// When the connection is closed, unless something moves it; nil while an answer is made.
+    private var deadline: NIODeadline?
+    /// The one timer, and when it fires. Moving the deadline later leaves it alone (it fires,
+    /// sees the later deadline and sleeps again): no timer is cancelled and made per request.
     private var timer: Scheduled<Void>?
+    private var timerFires: NIODeadline?
     /// Requests read whose answers have not ended (more than one when pipelined).
     private var inFlight = 0
 
@@ -78,8 +83,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.timer?.cancel()
-        self.timer = nil
+        self.stopTimer()
         if self.admitted {
             self.admitted = false
             self.census.leave()
@@ -88,7 +92,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.timer?.cancel()
+        self.stopTimer()
         if self.admitted {
             self.admitted = false
             self.census.leave()
@@ -104,8 +108,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             // The request is in; answering it takes what it takes (a wait, a stream of rows).
             if self.timingBody {
-                self.timer?.cancel()
-                self.timer = nil
+                self.deadline = nil
                 self.timingBody = false
             }
         case .body: break
@@ -123,9 +126,33 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
-        self.timer?.cancel()
         self.timingBody = false
-        let channel = context.channel
-        self.timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        let deadline = NIODeadline.now() + timeout
+        self.deadline = deadline
+        if let fires = self.timerFires, fires <= deadline { return }
+        self.timer?.cancel()
+        self.schedule(at: deadline, context: context)
+    }
+
+    private func schedule(at time: NIODeadline, context: ChannelHandlerContext) {
+        self.timerFires = time
+        let loop = context.eventLoop.assumeIsolated()
+        self.timer = loop.scheduleTask(deadline: time) {
+            self.timer = nil
+            self.timerFires = nil
+            guard let deadline = self.deadline else { return }
+            if deadline <= NIODeadline.now() {
+                context.channel.close(promise: nil)
+            } else {
+                self.schedule(at: deadline, context: context)
+            }
+        }
+    }
+
+    private func stopTimer() {
+        self.timer?.cancel()
+        self.timer = nil
+        self.timerFires = nil
+        self.deadline = nil
     }
 }

@@ -65,6 +65,10 @@ public struct GatewayConfiguration: Sendable {
     public var keys: KeyStore?
     /// `gateway.allow.anonymous`: let the gateway run open on a non-loopback address.
     public var allowAnonymous = false
+    /// `gateway.fast.hits`: answer fresh cache hits on the event loop, before the router. The
+    /// answers are the same either way; off is for comparing the two paths. Without effect when
+    /// replicas share a cache through Redis (a hit then needs the epochs from Redis).
+    public var fastHits = true
     /// `gateway.allowed.hosts`: when the gateway runs open, the `Host` names it answers to,
     /// separated by commas (`*` for any); by default the listen address, localhost and 127.0.0.1.
     public var allowedHosts: [String]?
@@ -142,6 +146,7 @@ public struct GatewayConfiguration: Sendable {
             }
         }
         self.allowAnonymous = try parse.bool("gateway.allow.anonymous") ?? false
+        self.fastHits = try parse.bool("gateway.fast.hits") ?? true
         if let hosts = parse.string("gateway.allowed.hosts") {
             let names = hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
             guard !names.isEmpty, names.allSatisfy({ $0 == "*" || $0.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") } }) else {
@@ -160,7 +165,7 @@ public struct GatewayConfiguration: Sendable {
     var effectiveAllowedHosts: Set<String>? {
         let names = self.allowedHosts ?? [self.host.lowercased(), "localhost", "127.0.0.1", "::1"]
         // Entries are read as Host headers are: `localhost:8080` and `[::1]` name localhost and ::1.
-        return names.contains("*") ? nil : Set(names.map(AccessMiddleware.hostName))
+        return names.contains("*") ? nil : Set(names.map(AccessGate.hostName))
     }
 
     /// Whether `host` only accepts connections from this machine.

@@ -1,26 +1,50 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// The headers of a JSON answer (`ETag`, `Cache-Control`, `X-Cache`, `Age`) and the 304 flow
 /// for `If-None-Match`. Works on stored bytes only: nothing here reads or copies the body.
 enum CacheHeaders {
-    /// The response for a looked-up answer, or a 304 when the client already has it.
-    static func response(for lookup: ResponseCache.Lookup, request: Request) -> Response {
-        var headers: HTTPFields = [
+    /// A cached read's answer as it goes on the wire, all but `Date`: the status, the header
+    /// fields in the order the router writes them, and the body (none for 304, and none for HEAD,
+    /// whose `Content-Length` says what GET would send).
+    struct Answer {
+        var status: HTTPResponse.Status
+        var fields: HTTPFields
+        var body: ByteBuffer?
+    }
+
+    /// The answer for a looked-up entry, or a 304 when the client already has it. The one
+    /// function for a cached read's answer, whichever path serves it: the router's, or the event
+    /// loop's fast path for fresh hits (``HitCore``).
+    static func answer(for lookup: ResponseCache.Lookup, ifNoneMatch: String?, requestID: String, isHead: Bool) -> Answer {
+        let etag = lookup.response.etag
+        var fields: HTTPFields = [
             .contentType: "application/json",
-            .eTag: lookup.response.etag,
+            .eTag: etag,
             .cacheControl: "private, max-age=\(Self.wholeSeconds(lookup.freshFor))",
             .xCache: lookup.status.rawValue,
         ]
+        fields.reserveCapacity(8)
         if lookup.status != .bypass {
-            headers[.age] = String(Self.wholeSeconds(lookup.age))
+            fields[.age] = String(Self.wholeSeconds(lookup.age))
         }
-        if let condition = request.headers[.ifNoneMatch], Self.matches(condition, etag: lookup.response.etag) {
-            headers[.contentType] = nil
-            return Response(status: .notModified, headers: headers)
+        if let ifNoneMatch, Self.matches(ifNoneMatch, etag: etag) {
+            fields[.contentType] = nil
+            fields[.contentLength] = "0"
+            fields[.requestID] = requestID
+            return Answer(status: .notModified, fields: fields, body: nil)
         }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: lookup.response.body))
+        fields[.contentLength] = String(lookup.response.body.readableBytes)
+        fields[.requestID] = requestID
+        return Answer(status: .ok, fields: fields, body: isHead ? nil : lookup.response.body)
+    }
+
+    /// The router's response for a looked-up answer (HEAD loses its body later, in ``HeadResponder``).
+    static func response(for lookup: ResponseCache.Lookup, request: Request, requestID: String) -> Response {
+        let answer = Self.answer(for: lookup, ifNoneMatch: request.headers[.ifNoneMatch], requestID: requestID, isHead: false)
+        return Response(status: answer.status, headers: answer.fields, body: answer.body.map { .init(byteBuffer: $0) } ?? .init())
     }
 
     /// The answer to a successful write: the new representation with its `ETag`, never cached
@@ -46,8 +70,8 @@ enum CacheHeaders {
     }
 
     /// Whether the client asked to skip stored answers (`Cache-Control: no-cache`).
-    static func wantsRevalidation(_ request: Request) -> Bool {
-        let directives = request.headers[values: .cacheControl].flatMap { $0.split(separator: ",") }
+    static func wantsRevalidation(_ fields: HTTPFields) -> Bool {
+        let directives = fields[values: .cacheControl].flatMap { $0.split(separator: ",") }
         return directives.contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "no-cache" }
     }
 

@@ -23,6 +23,11 @@ public final class ResponseCache: Sendable {
         public var age: Duration
         /// How much longer it is fresh (zero when stale).
         public var freshFor: Duration
+
+        /// A fresh entry served as a hit: the same on every path that serves one.
+        static func hit(_ entry: CacheStore.Entry, age: Duration, freshFor: Duration) -> Lookup {
+            Lookup(response: entry.response, status: .hit, age: age, freshFor: freshFor)
+        }
     }
 
     /// What the cache has done since it started; read by `/metrics`.
@@ -35,6 +40,8 @@ public final class ResponseCache: Sendable {
         public var bytes = 0
         public var entries = 0
         public var backgroundRefreshes = 0
+        /// Hits answered on the event loop, before the router (also counted in `hits`).
+        public var fastHits = 0
     }
 
     /// Where an entry lives and what invalidates it.
@@ -47,8 +54,13 @@ public final class ResponseCache: Sendable {
         /// their epochs), never on a local hit.
         public var tags: @Sendable () -> [String]
 
+        /// An entry's key: the upstream path, then `?` and the canonical query.
+        static func key(path: String, query: String) -> String {
+            path + "?" + query
+        }
+
         public init(path: String, query: String, tags: @escaping @autoclosure @Sendable () -> [String]) {
-            self.key = path + "?" + query
+            self.key = Self.key(path: path, query: query)
             self.path = path
             self.tags = tags
         }
@@ -204,7 +216,7 @@ public final class ResponseCache: Sendable {
                     switch freshness {
                     case .fresh(let remaining):
                         state.statistics.hits += 1
-                        return .serve(Lookup(response: entry.response, status: .hit, age: age, freshFor: remaining))
+                        return .serve(Lookup.hit(entry, age: age, freshFor: remaining))
                     case .staleWhileRevalidate:
                         state.statistics.staleServed += 1
                         if state.inFlight[loadKey] == nil {
@@ -309,6 +321,29 @@ public final class ResponseCache: Sendable {
         }
         state.inFlight[loadKey] = InFlight(id: id, task: task, tags: tags)
         return task
+    }
+
+    /// The answer for a fresh entry of this replica's own (no shared tier, whose epochs take a
+    /// round trip to read), for the event loop's fast path: nothing is loaded, counted or removed,
+    /// so a caller that does not serve it can pass the request on to ``fetch(_:policy:revalidate:admit:load:)``
+    /// as if nothing had happened. A caller that serves it counts it with ``countFastHit()``.
+    func freshLocalHit(_ key: String, policy: CachePolicy) -> Lookup? {
+        guard policy.isEnabled, self.tier == nil else { return nil }
+        let now = self.time.now()
+        return self.state.withLock { state in
+            guard let entry = state.store.get(key), entry.stamp.isEmpty else { return nil }
+            let age = now - entry.storedAt
+            guard case .fresh(let remaining) = policy.freshness(age: age) else { return nil }
+            return Lookup.hit(entry, age: age, freshFor: remaining)
+        }
+    }
+
+    /// Counts a hit served from ``freshLocalHit(_:policy:)``.
+    func countFastHit() {
+        self.state.withLock {
+            $0.statistics.hits += 1
+            $0.statistics.fastHits += 1
+        }
     }
 
     /// The entry under `key` while it is fresh, without loading anything; for answers that are

@@ -91,6 +91,7 @@ public final class GatewayMetrics: Sendable {
             ("gateway_cache_hits_total", \.hits), ("gateway_cache_misses_total", \.misses),
             ("gateway_cache_stale_total", \.staleServed), ("gateway_cache_coalesced_waits_total", \.coalescedWaits),
             ("gateway_cache_evictions_total", \.evictions), ("gateway_cache_background_refreshes_total", \.backgroundRefreshes),
+            ("gateway_cache_fast_hits_total", \.fastHits),
         ]
         let upstreamFigures: [(String, WritableKeyPath<UpstreamExecutor.Statistics, Int>)] = [
             ("mode_upstream_retries_total", \.retries), ("mode_rate_limiter_waits_total", \.limiterWaits),

@@ -13,14 +13,16 @@ struct RequestIDMiddleware: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        if let given = request.headers[.requestID], Self.isWellFormed(given) {
-            context.requestID = given
-        } else {
-            context.requestID = Self.generate()
-        }
+        context.requestID = Self.resolve(request.headers[.requestID])
         var response = try await next(request, context)
         response.headers[.requestID] = context.requestID
         return response
+    }
+
+    /// The client's id when it is well formed, otherwise a new one.
+    static func resolve(_ given: String?) -> String {
+        if let given, Self.isWellFormed(given) { return given }
+        return Self.generate()
     }
 
     static func isWellFormed(_ id: String) -> Bool {

@@ -17,6 +17,8 @@ public final class RequestTrace: Sendable {
         public var listCutShort = false
         /// Who the client is for per-client state: `key:<name>`, or `address:<ip>` when the gateway runs open.
         public var clientIdentity: String?
+        /// Whether the client asked with HEAD (the routes see GET; see ``HeadResponder``).
+        public var isHead = false
     }
 
     private let facts = Mutex(Facts())

@@ -43,7 +43,7 @@ struct GatewayPipeline: Sendable {
             // A read: from the cache, or from Mode through it, coalesced per key.
             let query = try ReadQuery(route: route, raw: request.uri.query)
             let lookup = try await self.cachedRead(compiled, path: path, query: query, tokens: tokens, request: request, context: context)
-            return CacheHeaders.response(for: lookup, request: request)
+            return CacheHeaders.response(for: lookup, request: request, requestID: context.requestID)
         case .object:
             // A write: straight to Mode; on success, what it makes wrong leaves the caches.
             let query = try ReadQuery(route: route, raw: request.uri.query)
@@ -109,7 +109,7 @@ struct GatewayPipeline: Sendable {
         let lookup = try await self.cache.fetch(
             placement,
             policy: compiled.cachePolicy,
-            revalidate: request.map(CacheHeaders.wantsRevalidation) ?? false,
+            revalidate: request.map { CacheHeaders.wantsRevalidation($0.headers) } ?? false,
             admit: { self.chargeMode(context) }
         ) { () throws(GatewayError) in
             let deadline = self.time.now() + self.timeout

@@ -37,12 +37,18 @@ struct PathTemplate: Sendable {
 
     /// The path with every parameter replaced by its token; a missing one stays as `{name}`.
     func render(_ parameters: [String: Token]) -> String {
+        self.render { parameters[$0]?.value[...] }
+    }
+
+    /// The path with every parameter replaced by `value(name)`; a missing one stays as `{name}`.
+    func render(_ value: (String) -> Substring?) -> String {
         var result = ""
         result.reserveCapacity(self.literalLength + 16 * self.parts.count)
         for part in self.parts {
             switch part {
             case .literal(let text): result += text
-            case .parameter(let name): result += parameters[name]?.value ?? "{\(name)}"
+            case .parameter(let name):
+                if let given = value(name) { result += given } else { result += "{\(name)}" }
             }
         }
         return result

@@ -393,27 +393,14 @@ public enum RouteTable {
 
     /// The cached GET route and parameters a flat path names, if any; for purging by path.
     static func match(path: String) -> (route: RouteSpec, parameters: [String: Token])? {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        guard path.hasPrefix("/") else { return nil }
-        for route in modeRoutes where route.isCachedRead {
-            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-            guard pattern.count == segments.count else { continue }
-            var parameters: [String: Token] = [:]
-            var matched = true
-            for (expected, actual) in zip(pattern, segments) {
-                if expected.first == "{" {
-                    guard let token = Token(actual) else {
-                        matched = false
-                        break
-                    }
-                    parameters[String(expected.dropFirst().dropLast())] = token
-                } else if expected != actual {
-                    matched = false
-                    break
-                }
-            }
-            if matched { return (route, parameters) }
+        guard let match = Self.cachedReads.match(path[...]) else { return nil }
+        var parameters: [String: Token] = [:]
+        for (name, raw) in zip(match.target.parameters, match.values) {
+            guard let token = Token(raw) else { return nil }
+            parameters[name] = token
         }
-        return nil
+        return (match.target, parameters)
     }
+
+    private static let cachedReads = RouteMatcher(modeRoutes.filter(\.isCachedRead).map { ($0.path, $0) })
 }

@@ -1,0 +1,18 @@
+import Hummingbird
+
+/// Answers HEAD on every GET route as GET would, without the body (RFC 9110 §9.3.2): the request
+/// goes through the routes as GET, and the answer keeps its status and headers, `Content-Length`
+/// included. The event loop's fast path answers HEAD hits the same way (``HitCore``).
+struct HeadResponder<Base: HTTPResponder>: HTTPResponder where Base.Context == GatewayRequestContext {
+    typealias Context = GatewayRequestContext
+
+    let base: Base
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        guard request.method == .head else { return try await self.base.respond(to: request, context: context) }
+        var head = request.head
+        head.method = .get
+        context.trace.update { $0.isHead = true }
+        return try await self.base.respond(to: Request(head: head, body: request.body), context: context).createHeadResponse()
+    }
+}

@@ -1,0 +1,105 @@
+/// Finds a route for a raw request path, for the event loop's fast path: without decoding,
+/// without allocating more than the segments, and only when the answer is certain.
+///
+/// It knows every template the router serves, so it can tell when a path could be read two
+/// ways (a literal segment and a parameter both fit): then, and for any path it cannot split
+/// cleanly (an empty segment, a trailing slash, no leading slash), it finds nothing, and the
+/// router decides.
+struct RouteMatcher<Target: Sendable>: Sendable {
+    /// A path's route, with its parameters' raw segments in the template's order.
+    struct Match {
+        let target: Target
+        let values: [Substring]
+    }
+
+    private struct Node: Sendable {
+        var literals: [String: Int] = [:]
+        var parameter: Int?
+        /// What a template ending here serves: nil for a route the fast path leaves to the router.
+        var ends: [Target?] = []
+    }
+
+    private var nodes = [Node()]
+
+    /// - Parameter templates: every template the router serves, each with what the fast path
+    ///   serves for it, or nil for one it leaves to the router.
+    init(_ templates: [(template: String, target: Target?)]) {
+        for (template, target) in templates {
+            var node = 0
+            for segment in Self.segments(Substring(template)) ?? [] {
+                if Self.isParameter(segment) {
+                    if self.nodes[node].parameter == nil {
+                        self.nodes.append(Node())
+                        self.nodes[node].parameter = self.nodes.count - 1
+                    }
+                    node = self.nodes[node].parameter!
+                } else {
+                    let literal = String(segment)
+                    if self.nodes[node].literals[literal] == nil {
+                        self.nodes.append(Node())
+                        self.nodes[node].literals[literal] = self.nodes.count - 1
+                    }
+                    node = self.nodes[node].literals[literal]!
+                }
+            }
+            self.nodes[node].ends.append(target)
+        }
+    }
+
+    /// The one route that serves `path`, or nil when none does, when more than one could, or
+    /// when the one that does is left to the router.
+    func match(_ path: Substring) -> Match? {
+        guard let segments = Self.segments(path) else { return nil }
+        var found: (Target?, [Substring])?
+        var count = 0
+        var values: [Substring] = []
+        self.walk(0, segments, 0, &values, &found, &count)
+        guard count == 1, let (target, values) = found, let target else { return nil }
+        return Match(target: target, values: values)
+    }
+
+    private func walk(
+        _ node: Int,
+        _ segments: [Substring],
+        _ index: Int,
+        _ values: inout [Substring],
+        _ found: inout (Target?, [Substring])?,
+        _ count: inout Int
+    ) {
+        guard count < 2 else { return }
+        guard index < segments.count else {
+            for end in self.nodes[node].ends {
+                count += 1
+                found = (end, values)
+            }
+            return
+        }
+        let segment = segments[index]
+        if let next = self.nodes[node].literals[String(segment)] {
+            self.walk(next, segments, index + 1, &values, &found, &count)
+        }
+        if let next = self.nodes[node].parameter {
+            values.append(segment)
+            self.walk(next, segments, index + 1, &values, &found, &count)
+            values.removeLast()
+        }
+    }
+
+    /// The segments of a path that starts with `/` and has no empty segment; nil otherwise.
+    private static func segments(_ path: Substring) -> [Substring]? {
+        guard path.utf8.first == UInt8(ascii: "/") else { return nil }
+        let segments = path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        var result: [Substring] = []
+        result.reserveCapacity(segments.count)
+        for segment in segments {
+            guard !segment.isEmpty else { return path.utf8.count == 1 ? [] : nil }
+            result.append(Substring(segment))
+        }
+        return result
+    }
+
+    /// `{name}`, and the router's other wildcards (`:name`, `*`, `**`): anything may fill them.
+    private static func isParameter(_ segment: Substring) -> Bool {
+        segment.hasPrefix("{") || segment.hasPrefix(":") || segment.hasPrefix("*")
+    }
+}

@@ -272,3 +272,17 @@ final class LineReader: Sendable {
         return nil
     }
 }
+
+@Suite("Log time stamps")
+struct LogTimestampTests {
+    @Test("The per-second time stamp reads as Foundation's ISO 8601 would write it")
+    func matchesFoundation() {
+        let style = Date.ISO8601FormatStyle().year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)
+        for second in [0, 951_782_400, 1_700_000_000, 1_764_590_703, 4_102_444_799] {
+            let expected = Date(timeIntervalSince1970: Double(second) + 0.25).formatted(style)
+            #expect(LineLogHandler.formatSecond(second) + "250Z" == expected, "\(second)")
+        }
+        let now = LineLogHandler.timestamp()
+        #expect(now.utf8.count == 24 && now.hasSuffix("Z") && now.dropFirst(10).hasPrefix("T"))
+    }
+}

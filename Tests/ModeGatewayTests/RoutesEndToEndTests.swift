@@ -112,13 +112,14 @@ struct RoutesEndToEndTests {
 
     @Test("A whole list's deadline grows by a slot of Mode's budget per page, so a long list is read whole")
     func listDeadlineSizedToPages() async throws {
-        // 52 items in pages of 10: six pages and the empty seventh, one slot each 50 ms. The
-        // last page's slot comes at 300 ms, past a deadline of 100 ms meant for one call.
+        // 52 items in pages of 10: six pages and the empty seventh, one slot each 100 ms. The
+        // last page's slot comes at 600 ms, past a deadline of 250 ms meant for one call; each
+        // call still has 250 ms of slack, so a busy machine does not cut the list.
         try await GatewayHarness.with(
             configure: {
-                $0.upstream.ratePerSecond = 20
+                $0.upstream.ratePerSecond = 10
                 $0.upstream.burst = 1
-                $0.upstreamTimeout = .milliseconds(100)
+                $0.upstreamTimeout = .milliseconds(250)
             },
             simulator: { $0.pageSize = 10 }
         ) { (harness: GatewayHarness) async throws in

@@ -20,24 +20,20 @@ enum CacheHeaders {
     /// loop's fast path for fresh hits (``HitCore``).
     static func answer(for lookup: ResponseCache.Lookup, ifNoneMatch: String?, requestID: String, isHead: Bool) -> Answer {
         let etag = lookup.response.etag
-        var fields: HTTPFields = [
-            .contentType: "application/json",
-            .eTag: etag,
-            .cacheControl: "private, max-age=\(Self.wholeSeconds(lookup.freshFor))",
-            .xCache: lookup.status.rawValue,
-        ]
+        let notModified = ifNoneMatch.map { Self.matches($0, etag: etag) } ?? false
+        // Appended in order, never set: a set searches the fields first.
+        var fields = HTTPFields()
         fields.reserveCapacity(8)
+        if !notModified { fields.append(HTTPField(name: .contentType, value: "application/json")) }
+        fields.append(HTTPField(name: .eTag, value: etag))
+        fields.append(HTTPField(name: .cacheControl, value: "private, max-age=" + String(Self.wholeSeconds(lookup.freshFor))))
+        fields.append(HTTPField(name: .xCache, value: lookup.status.rawValue))
         if lookup.status != .bypass {
-            fields[.age] = String(Self.wholeSeconds(lookup.age))
+            fields.append(HTTPField(name: .age, value: String(Self.wholeSeconds(lookup.age))))
         }
-        if let ifNoneMatch, Self.matches(ifNoneMatch, etag: etag) {
-            fields[.contentType] = nil
-            fields[.contentLength] = "0"
-            fields[.requestID] = requestID
-            return Answer(status: .notModified, fields: fields, body: nil)
-        }
-        fields[.contentLength] = String(lookup.response.body.readableBytes)
-        fields[.requestID] = requestID
+        fields.append(HTTPField(name: .contentLength, value: notModified ? "0" : String(lookup.response.body.readableBytes)))
+        fields.append(HTTPField(name: .requestID, value: requestID))
+        if notModified { return Answer(status: .notModified, fields: fields, body: nil) }
         return Answer(status: .ok, fields: fields, body: isHead ? nil : lookup.response.body)
     }
 

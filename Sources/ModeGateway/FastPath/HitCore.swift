@@ -92,7 +92,7 @@ final class HitCore: Sendable {
         let requestID = RequestIDMiddleware.resolve(fields[.requestID])
         let answer = CacheHeaders.answer(for: lookup, ifNoneMatch: fields[.ifNoneMatch], requestID: requestID, isHead: isHead)
         var headers = answer.fields
-        headers[.date] = date.now()
+        headers.append(HTTPField(name: .date, value: date.now()))
         var facts = RequestTrace.Facts()
         facts.route = route.compiled.spec.path
         facts.cacheStatus = lookup.status.rawValue

@@ -87,15 +87,20 @@ struct RouteMatcher<Target: Sendable>: Sendable {
 
     /// The segments of a path that starts with `/` and has no empty segment; nil otherwise.
     private static func segments(_ path: Substring) -> [Substring]? {
-        guard path.utf8.first == UInt8(ascii: "/") else { return nil }
-        let segments = path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        let utf8 = path.utf8
+        guard utf8.first == UInt8(ascii: "/") else { return nil }
         var result: [Substring] = []
-        result.reserveCapacity(segments.count)
-        for segment in segments {
-            guard !segment.isEmpty else { return path.utf8.count == 1 ? [] : nil }
-            result.append(Substring(segment))
+        result.reserveCapacity(6)
+        var start = utf8.index(after: utf8.startIndex)
+        if start == utf8.endIndex { return [] }
+        while true {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+            guard end > start else { return nil }
+            result.append(path[start..<end])
+            if end == utf8.endIndex { return result }
+            start = utf8.index(after: end)
+            if start == utf8.endIndex { return nil }
         }
-        return result
     }
 
     /// `{name}`, and the router's other wildcards (`:name`, `*`, `**`): anything may fill them.

@@ -2,6 +2,10 @@ import Foundation
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// How log lines are written.
 public enum LogFormat: String, Sendable {
     /// Readable lines: `ts level label: message key=value …`.
@@ -35,7 +39,9 @@ public struct LineLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let level = event.level
         let message = event.message
-        let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }
+        let own = event.metadata ?? [:]
+        // Most lines have metadata of their own only: no merge then.
+        let merged = (self.metadata.isEmpty ? own : self.metadata.merging(own) { $1 }).sorted { $0.key < $1.key }
         var text: String
         switch self.format {
         case .json:
@@ -52,8 +58,37 @@ public struct LineLogHandler: LogHandler {
         self.sink.write(text + "\n")
     }
 
+    /// The time in UTC to the millisecond, such as `2026-12-01T12:05:03.641Z`. The date and time
+    /// are formatted once a second; a line adds only its milliseconds (formatting the whole
+    /// timestamp with Foundation cost more than answering a cache hit).
     static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        let second = Int(spec.tv_sec)
+        let prefix = Self.secondPrefix.withLock { cached in
+            if cached.second != second {
+                cached = (second, Self.formatSecond(second))
+            }
+            return cached.text
+        }
+        let millis = Int(spec.tv_nsec) / 1_000_000
+        let digits = String(millis)
+        return prefix + String(repeating: "0", count: 3 - digits.utf8.count) + digits + "Z"
+    }
+
+    private static let secondPrefix = Mutex<(second: Int, text: String)>((-1, ""))
+
+    /// `2026-12-01T12:05:03.`: the date and time of a second since the epoch, in UTC.
+    static func formatSecond(_ second: Int) -> String {
+        var time = time_t(second)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.utf8.count)) + text
+        }
+        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T" + pad(parts.tm_hour, 2)
+            + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "."
     }
 }
 
@@ -66,8 +101,22 @@ public final class LineSink: Sendable {
         self.write = write
     }
 
+    /// Standard output, written with `write(2)` directly: no `Data` and no `FileHandle` per line.
     public static let standardOutput = LineSink { line in
-        FileHandle.standardOutput.write(Data(line.utf8))
+        var line = line
+        line.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0, errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
     }
 
     func write(_ line: String) {

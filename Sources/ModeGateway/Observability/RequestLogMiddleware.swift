@@ -32,12 +32,21 @@ struct RequestLog: Sendable {
     /// The application's logger, without per-request metadata: the line is the same whichever
     /// path answered.
     let logger: Logger
+    /// Whether the line is written: read once, since the level is set at start (reading it per
+    /// request copies the log handler).
+    private let writesLines: Bool
+
+    init(metrics: GatewayMetrics, logger: Logger) {
+        self.metrics = metrics
+        self.logger = logger
+        self.writesLines = logger.logLevel <= .info
+    }
 
     /// Records one answered request: request id, method, route template, status, duration,
     /// cache status, upstream calls and status, and the client key's name.
     func record(requestID: String, method: String, route: String, status: Int, duration: Duration, facts: RequestTrace.Facts) {
         self.metrics.recordRequest(route: route, method: method, status: status, duration: duration)
-        guard self.logger.logLevel <= .info else { return }
+        guard self.writesLines else { return }
         var metadata: Logger.Metadata = [
             "request_id": .string(requestID),
             "method": .string(method),

@@ -93,6 +93,8 @@ public struct ListQuery: Sendable, Hashable {
     /// one instant), and Mode's defaults (`order=asc`, `order_by=created_at`) are left out. What
     /// is sent to Mode stays as the client wrote it.
     public var canonical: String {
+        // A list read with none of these is the commonest: no array, no join.
+        if self.filter == nil, self.order ?? .ascending == .ascending, self.orderBy ?? .createdAt == .createdAt, self.page == nil { return "" }
         var items: [String] = []
         if let filter { items.append("filter=\(filter.field.rawValue).\(filter.comparison.rawValue).\(filter.instant.canonical)") }
         if let order, order != .ascending { items.append("order=" + order.rawValue) }

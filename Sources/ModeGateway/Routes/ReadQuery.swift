@@ -12,8 +12,10 @@ struct ReadQuery: Sendable {
     /// Reads and checks a raw query against the route; anything it does not take is refused.
     init(route: RouteSpec, raw: String?) throws(GatewayError) {
         let pairs = try QueryString(raw).pairs
-        let fields = Set(route.query.map(\.name))
-        let rest = QueryString(pairs: pairs.filter { !fields.contains($0.name) })
+        // Most reads have no query: nothing to sort out then (this runs on every cache hit).
+        let rest =
+            pairs.isEmpty || route.query.isEmpty
+            ? QueryString(pairs: pairs) : QueryString(pairs: pairs.filter { pair in !route.query.contains { $0.name == pair.name } })
         if route.isCollection {
             self.list = try ListQuery(query: rest, filters: route.listFilters)
         } else if let first = rest.pairs.first {
@@ -57,6 +59,11 @@ struct ReadQuery: Sendable {
 
     /// The same for every spelling of the same request; part of the cache key.
     var canonical: String {
-        ([self.list?.canonical].compactMap { $0 }.filter { !$0.isEmpty } + self.passed).joined(separator: "&")
+        var canonical = self.list?.canonical ?? ""
+        for field in self.passed {
+            if !canonical.isEmpty { canonical += "&" }
+            canonical += field
+        }
+        return canonical
     }
 }

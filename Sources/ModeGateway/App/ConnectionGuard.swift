@@ -6,9 +6,10 @@ import Synchronization
 /// Bounds what one client connection may hold, in the HTTP pipeline of every connection:
 ///
 /// - a request head must arrive in full within `headerTimeout` of the connection opening (a
-///   slowloris client sending a header byte at a time is closed), and within the longer of
-///   `headerTimeout` and the idle timeout of the previous answer ending (so keep-alive
-///   connections live as long as `HTTP_IDLE_TIMEOUT_SECONDS` says);
+///   slowloris client sending a header byte at a time is closed), and within the idle timeout of
+///   the previous answer ending: an idle keep-alive connection is closed after
+///   `HTTP_IDLE_TIMEOUT_SECONDS`. This is the only idle timer: Hummingbird's would not see the
+///   requests answered on the event loop (``FastHitHandler``);
 /// - a request body must arrive in full within `bodyTimeout` of its head;
 /// - past `maxConnections` open at once, a new connection is closed at once.
 ///
@@ -58,7 +59,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     init(headerTimeout: TimeAmount, idleTimeout: TimeAmount, bodyTimeout: TimeAmount, census: Census) {
         self.headerTimeout = headerTimeout
-        self.keepAliveTimeout = max(headerTimeout, idleTimeout)
+        self.keepAliveTimeout = idleTimeout
         self.bodyTimeout = bodyTimeout
         self.census = census
     }

@@ -24,6 +24,9 @@ final class FastHitHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// What happens to the parts of the request being read.
     private var current = Current.idle
     private var needsFlush = false
+    /// Set once a request asks to close the connection, or its output is closed: Hummingbird
+    /// answers that request last, so nothing after it is answered here either.
+    private var closing = false
 
     private enum Current {
         case idle
@@ -49,7 +52,7 @@ final class FastHitHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
         case .head(let request):
-            if self.passedOn == 0, context.channel.isWritable,
+            if self.passedOn == 0, !self.closing, context.channel.isWritable,
                 let answer = self.core.answer(request, address: self.address, date: &self.date)
             {
                 self.current = .answered
@@ -61,6 +64,7 @@ final class FastHitHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             self.current = .passedOn
             self.passedOn += 1
+            if let connection = request.headerFields[.connection], connection.lowercased().contains("close") { self.closing = true }
             context.fireChannelRead(data)
         case .body:
             if case .answered = self.current { return }
@@ -73,6 +77,11 @@ final class FastHitHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.current = .idle
             context.fireChannelRead(data)
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.outputClosed = event { self.closing = true }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -13,6 +13,13 @@ struct HeadResponder<Base: HTTPResponder>: HTTPResponder where Base.Context == G
         var head = request.head
         head.method = .get
         context.trace.update { $0.isHead = true }
-        return try await self.base.respond(to: Request(head: head, body: request.body), context: context).createHeadResponse()
+        let response = try await self.base.respond(to: Request(head: head, body: request.body), context: context)
+        // Not `createHeadResponse()`: its empty body says `Content-Length: 0` for an answer GET
+        // would stream without a length. This one says what GET says, and writes nothing.
+        return Response(
+            status: response.status,
+            headers: response.headers,
+            body: ResponseBody(contentLength: response.body.contentLength) { writer in try await writer.finish(nil) }
+        )
     }
 }

@@ -4,6 +4,10 @@ import Synchronization
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// How log lines are written.
@@ -107,7 +111,7 @@ public final class LineSink: Sendable {
         line.withUTF8 { bytes in
             var offset = 0
             while offset < bytes.count {
-                let written = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                let written = systemWrite(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
                 if written > 0 {
                     offset += written
                 } else if written < 0, errno == EINTR {
@@ -122,4 +126,9 @@ public final class LineSink: Sendable {
     func write(_ line: String) {
         self.lock.withLock { _ in self.write(line) }
     }
+}
+
+/// `write(2)`, named apart from ``LineSink``'s own `write`.
+private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(descriptor, bytes, count)
 }

@@ -61,10 +61,6 @@ public func buildApplication(
     )
     let requestLog = RequestLog(metrics: metrics, logger: logger)
     let compiledRoutes = RouteTable.modeRoutes.map { $0.compiled(workspace: configuration.workspace, cache: configuration.cache) }
-    // Fresh hits on the event loop: not with a shared cache, whose hits need Redis's epochs.
-    let hits =
-        configuration.fastHits && fleet == nil
-        ? HitCore(routes: compiledRoutes, templates: GatewayRoutes.all, access: access, cache: cache, log: requestLog) : nil
     let components = GatewayComponents(
         configuration: configuration,
         routes: compiledRoutes,
@@ -103,8 +99,21 @@ public func buildApplication(
             )
         }
     }
+    let router = buildRouter(components)
+    // Fresh hits on the event loop: not with a shared cache, whose hits need Redis's epochs. The
+    // fast path knows every template the router has, so a path the router would read another way
+    // is left to it.
+    let hits =
+        configuration.fastHits && fleet == nil
+        ? HitCore(
+            routes: compiledRoutes,
+            templates: router.routes.map { ($0.method, $0.path.description) },
+            access: access,
+            cache: cache,
+            log: requestLog
+        ) : nil
     return Application(
-        responder: HeadResponder(base: buildRouter(components).buildResponder()),
+        responder: HeadResponder(base: router.buildResponder()),
         server: .http1(
             configuration: .init(
                 additionalChannelHandlers: [

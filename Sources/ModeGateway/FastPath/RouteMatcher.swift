@@ -17,6 +17,8 @@ struct RouteMatcher<Target: Sendable>: Sendable {
         var parameter: Int?
         /// What a template ending here serves: nil for a route the fast path leaves to the router.
         var ends: [Target?] = []
+        /// A `**` below here: any deeper path is the router's.
+        var catchAll = false
     }
 
     private var nodes = [Node()]
@@ -26,7 +28,13 @@ struct RouteMatcher<Target: Sendable>: Sendable {
     init(_ templates: [(template: String, target: Target?)]) {
         for (template, target) in templates {
             var node = 0
+            var caughtAll = false
             for segment in Self.segments(Substring(template)) ?? [] {
+                if segment == "**" {
+                    self.nodes[node].catchAll = true
+                    caughtAll = true
+                    break
+                }
                 if Self.isParameter(segment) {
                     if self.nodes[node].parameter == nil {
                         self.nodes.append(Node())
@@ -42,7 +50,7 @@ struct RouteMatcher<Target: Sendable>: Sendable {
                     node = self.nodes[node].literals[literal]!
                 }
             }
-            self.nodes[node].ends.append(target)
+            if !caughtAll { self.nodes[node].ends.append(target) }
         }
     }
 
@@ -67,6 +75,10 @@ struct RouteMatcher<Target: Sendable>: Sendable {
         _ count: inout Int
     ) {
         guard count < 2 else { return }
+        if self.nodes[node].catchAll, index < segments.count {
+            count += 1
+            found = (nil, values)
+        }
         guard index < segments.count else {
             for end in self.nodes[node].ends {
                 count += 1
@@ -103,8 +115,10 @@ struct RouteMatcher<Target: Sendable>: Sendable {
         }
     }
 
-    /// `{name}`, and the router's other wildcards (`:name`, `*`, `**`): anything may fill them.
+    /// `{name}`, and the router's other captures and wildcards (`prefix{name}`, `{name}suffix`,
+    /// `:name`, `*`): taken as filled by any segment, so that a path such a template might take
+    /// is never read as another route's.
     private static func isParameter(_ segment: Substring) -> Bool {
-        segment.hasPrefix("{") || segment.hasPrefix(":") || segment.hasPrefix("*")
+        segment.contains("{") || segment.hasPrefix(":") || segment.contains("*")
     }
 }

@@ -244,6 +244,30 @@ struct FastPathTests {
         }
     }
 
+    @Test("A keep-alive connection busy with hits stays open; once idle it closes after the idle timeout")
+    func idleTimeoutAfterHits() async throws {
+        // The idle timer is ConnectionGuard's alone, and it must see the event loop's answers.
+        try await GatewayHarness.with(configure: {
+            $0.clientIdleTimeout = .seconds(1)
+            $0.headerTimeout = .seconds(10)
+        }) { harness in
+            #expect(try await harness.get("/datasets/ds0001").status == 200)
+            let client = try RawClient(port: harness.gatewayPort)
+            defer { client.close() }
+            // A hit every 200 ms or so for more than twice the idle timeout.
+            for index in 0..<12 {
+                let answer = try await client.exchange("GET /datasets/ds0001 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", answers: 1)
+                #expect(answer[0].contains("X-Cache: HIT"), "hit \(index)")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            // Then idle: closed after about a second, long before the header timeout.
+            let idleSince = ContinuousClock.now
+            #expect(await client.closed(within: .seconds(8)) == "")
+            #expect(ContinuousClock.now - idleSince < .seconds(5))
+            #expect(try await Self.metric("gateway_cache_fast_hits_total", in: harness) >= 12)
+        }
+    }
+
     @Test("HEAD answers as GET would, without the body: a miss, a hit, a 304, an error, the operations routes")
     func headOnEveryGetRoute() async throws {
         try await GatewayHarness.with { harness in

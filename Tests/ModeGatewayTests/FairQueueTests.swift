@@ -136,6 +136,21 @@ struct FairQueueTests {
         try await next.value
     }
 
+    @Test("A call whose slot comes after the breaker opened asks it again: after the cool-down it is the one probe")
+    func breakerAfterQueueing() throws {
+        func goes(_ result: Result<Bool, GatewayError>) -> Bool? { try? result.get() }
+        var breaker = CircuitBreaker(threshold: 1, cooldown: .seconds(2))
+        #expect(goes(UpstreamExecutor.afterQueueing(&breaker, isProbe: false, now: .seconds(1))) == false, "closed: it goes")
+        breaker.recordFailure(now: .seconds(1))
+        // Opened while it waited, and still cooling down: refused.
+        #expect(goes(UpstreamExecutor.afterQueueing(&breaker, isProbe: false, now: .seconds(2))) == nil)
+        // Its slot comes after the cool-down: it goes, as the probe, and the next waits for it.
+        #expect(goes(UpstreamExecutor.afterQueueing(&breaker, isProbe: false, now: .seconds(3))) == true)
+        #expect(goes(UpstreamExecutor.afterQueueing(&breaker, isProbe: false, now: .seconds(3))) == nil)
+        // The probe that queued goes while the breaker waits for it.
+        #expect(goes(UpstreamExecutor.afterQueueing(&breaker, isProbe: true, now: .seconds(3))) == true)
+    }
+
     static func executor(rate: Double, burst: Int, maxQueueWait: Duration, clock: SteppedClock) -> UpstreamExecutor {
         var settings = UpstreamExecutor.Settings()
         settings.ratePerSecond = rate

@@ -76,10 +76,10 @@ struct FairQueue<Waiter> {
     /// Takes out every request matching `isDone`; for expiring those past their time.
     mutating func removeAll(where isDone: (Entry) -> Bool) -> [Entry] {
         var removed: [Entry] = []
-        for client in Array(self.queues.keys) {
-            // Filtered once, in place: no copy per removal while the caller holds its lock.
+        // Only clients with something to take out are rebuilt: the usual call takes out nothing.
+        for (client, queue) in self.queues where queue.contains(where: isDone) {
             var kept = CircularBuffer<Entry>()
-            for entry in self.queues[client]! {
+            for entry in queue {
                 if isDone(entry) { removed.append(entry) } else { kept.append(entry) }
             }
             if kept.isEmpty {

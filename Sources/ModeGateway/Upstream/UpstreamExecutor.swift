@@ -192,21 +192,29 @@ public final class UpstreamExecutor: Sendable {
             if isProbe { self.state.withLock { $0.breaker.releaseProbe(now: self.time.now()) } }
             throw error
         }
-        // The breaker may have opened while this call queued for its slot: then it does not go;
-        // nor, while a probe is out, does any call but the probe.
+        // The breaker may have opened while this call queued for its slot: it asks the breaker
+        // again, as a new call would. The probe it already is goes while the breaker waits for it.
         let after = self.time.now()
-        let refusal = self.state.withLock { state -> Duration? in
-            let wait: Duration
-            switch state.breaker.state {
-            case .open(let until) where after < until: wait = until - after
-            case .halfOpen where !isProbe: wait = self.settings.breakerCooldown
-            default: return nil
-            }
-            state.statistics.breakerRejections += 1
-            return wait
+        let verdict = self.state.withLock { state -> Result<Bool, GatewayError> in
+            let verdict = Self.afterQueueing(&state.breaker, isProbe: isProbe, now: after)
+            if case .failure = verdict { state.statistics.breakerRejections += 1 }
+            return verdict
         }
-        if let refusal { throw Self.breakerOpen(retryAfter: refusal) }
-        return isProbe
+        return try verdict.get()
+    }
+
+    /// The breaker's word on a call whose slot has come after it queued: whether it goes, and
+    /// whether it goes as the probe. A closed breaker lets it go as it was; the probe it already
+    /// is goes while the breaker waits for it; otherwise it asks as a new call would, so a call
+    /// whose slot comes after the cool-down is the probe, not one of many going to a failing Mode.
+    static func afterQueueing(_ breaker: inout CircuitBreaker, isProbe: Bool, now: Duration) -> Result<Bool, GatewayError> {
+        if case .closed = breaker.state { return .success(isProbe) }
+        if isProbe, case .halfOpen = breaker.state { return .success(true) }
+        switch breaker.acquire(now: now) {
+        case .allowed: return .success(false)
+        case .probe: return .success(true)
+        case .rejected(let retryAfter): return .failure(Self.breakerOpen(retryAfter: retryAfter))
+        }
     }
 
     /// One slot of the budget: the fleet's shared one, or this replica's own share while that
@@ -280,12 +288,14 @@ public final class UpstreamExecutor: Sendable {
             }
             if empty { return }
             // No slot further away than the longest any waiter will still wait.
-            let longest = self.state.withLock { $0.queue.entries.map(\.waiter.giveUp).max() } ?? now
+            let longest = self.state.withLock { $0.queue.entries.lazy.map(\.waiter.giveUp).max() } ?? now
             switch await self.reserveSlot(maxWait: max(.zero, longest - now), holding: true) {
             case .granted(let wait):
                 await self.waitForSlot(at: now + wait)
                 let woke = self.time.now()
                 // The next in turn whose time is not up; those whose time ran out meanwhile get 503.
+                // A slot that comes exactly at a waiter's bound is still in time for it (admission
+                // counts it so); above, before any slot is held, a waiter at its bound has none.
                 let (next, late) = self.state.withLock { state in
                     state.slotHeld = false
                     var late: [FairQueue<Waiter>.Entry] = []
@@ -327,7 +337,7 @@ public final class UpstreamExecutor: Sendable {
             for entry in expired {
                 entry.waiter.continuation.resume(returning: .failure(Self.queueFull(retryAfter: slot - now)))
             }
-            let earliest = self.state.withLock { $0.queue.entries.map(\.waiter.giveUp).min() } ?? slot
+            let earliest = self.state.withLock { $0.queue.entries.lazy.map(\.waiter.giveUp).min() } ?? slot
             do {
                 try await self.sleeper.sleep(min(slot, max(earliest, now)) - now)
             } catch {

@@ -126,10 +126,12 @@ public enum FuzzChecks {
                 let split = token.firstIndex { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") } ?? token.count
                 var mantissa = Array(token[..<split])
                 var exponent = Array(token[split...])
-                if mantissa.filter({ $0 &- 0x30 < 10 }).count >= 300 { mantissa = Array("1".utf8) }
-                let digits = exponent.drop { !($0 &- 0x30 < 10) }
-                if digits.count >= 3, digits.allSatisfy({ $0 &- 0x30 < 10 }) {
-                    exponent = Array(exponent.prefix(exponent.count - digits.count)) + Array("0".utf8)
+                // Only a number JSON's grammar allows is made small: a malformed one stays as it
+                // was, so Foundation still refuses it and the rewriter is not excused.
+                if Self.isNumber(token) {
+                    if mantissa.filter({ $0 &- 0x30 < 10 }).count >= 300 { mantissa = Array("1".utf8) }
+                    let digits = exponent.drop { !($0 &- 0x30 < 10) }
+                    if digits.count >= 3 { exponent = Array(exponent.prefix(exponent.count - digits.count)) + Array("0".utf8) }
                 }
                 output += mantissa + exponent
                 index = end
@@ -139,6 +141,30 @@ public enum FuzzChecks {
             }
         }
         return output
+    }
+
+    /// Whether `token` is a number as JSON's grammar writes one:
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    static func isNumber(_ token: [UInt8]) -> Bool {
+        var index = 0
+        func digits() -> Int {
+            let start = index
+            while index < token.count, token[index] &- 0x30 < 10 { index += 1 }
+            return index - start
+        }
+        if index < token.count, token[index] == UInt8(ascii: "-") { index += 1 }
+        let leading = index
+        guard digits() > 0, token[leading] != UInt8(ascii: "0") || index == leading + 1 else { return false }
+        if index < token.count, token[index] == UInt8(ascii: ".") {
+            index += 1
+            guard digits() > 0 else { return false }
+        }
+        if index < token.count, token[index] == UInt8(ascii: "e") || token[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < token.count, token[index] == UInt8(ascii: "+") || token[index] == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return index == token.count
     }
 
     /// Four hex digits as one UTF-16 code unit.

@@ -58,6 +58,10 @@ struct FuzzCorpusTests {
             FuzzChecks.tamed(Array(#"["\\ud800", "e100", "release2024", 1e10]"#.utf8)) == Array(#"["\\ud800", "e100", "release2024", 1e10]"#.utf8)
         )
         #expect(FuzzChecks.halRewriter(Array(#"[01e100]"#.utf8)) == nil, "a leading zero is refused by both")
+        // A malformed long number is left as it is: taming never excuses it.
+        let malformed = Array(String(repeating: "1", count: 300).utf8) + Array(".".utf8)
+        #expect(FuzzChecks.tamed(malformed) == malformed)
+        #expect(FuzzChecks.isNumber(Array("-0.5e+10".utf8)) && !FuzzChecks.isNumber(Array("1.".utf8)) && !FuzzChecks.isNumber(Array("01".utf8)))
         // Read by Foundation (a trailing comma; UTF-16 guessed from a NUL), refused by the rewriter.
         for name in ["found-trailing-comma.json", "found-utf16-guess.json"] {
             let input = try #require(hal[name])

@@ -28,11 +28,12 @@ cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
     wait 2>/dev/null || true
+    rm -rf "$work"
 }
 trap cleanup EXIT
 
-for tool in wrk nginx taskset; do
-    command -v "$tool" >/dev/null || { echo "bench-load: $tool is missing (apt-get install wrk nginx-light util-linux)" >&2; exit 1; }
+for tool in wrk nginx taskset curl python3; do
+    command -v "$tool" >/dev/null || { echo "bench-load: $tool is missing (apt-get install wrk nginx-light util-linux curl python3)" >&2; exit 1; }
 done
 if [ ! -x "$bin/mode-gateway" ] || [ ! -x "$bin/mode-simulator" ]; then
     swift build -c release --product mode-gateway

@@ -51,10 +51,12 @@ MODE_WORKSPACE=demo MODE_API_TOKEN=demo-token MODE_API_SECRET=demo-secret \
     "$bin/mode-gateway" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=($gateway_pid)
+up=""
 for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$gateway_port/healthz" >/dev/null 2>&1 && curl -fs "$sim/_simulator/stats" >/dev/null 2>&1 && break
+    curl -fs "http://127.0.0.1:$gateway_port/healthz" >/dev/null 2>&1 && curl -fs "$sim/_simulator/stats" >/dev/null 2>&1 && up=1 && break
     sleep 0.1
 done
+[ -n "$up" ] || { echo "soak: the gateway or the simulator did not come up" >&2; tail -n 5 "$work"/*.log >&2; exit 1; }
 curl -fsS -X DELETE "$sim/_simulator/stats" >/dev/null
 
 cat >"$work/soak.lua" <<'LUA'
@@ -138,8 +140,11 @@ pids+=($!)
         fault="${faults[$((minute % ${#faults[@]}))]}"
         # A switch that fails is logged, never the end of the loop (a fault left on would turn
         # the rest of the run into expected errors).
-        curl -fsS -X PUT "$sim/_simulator/fault" -d "$fault" >/dev/null || echo "$((minute * 60 + 30)) could not set $fault" >>"$work/faults.txt"
-        echo "$((minute * 60 + 30)) $fault" >>"$work/faults.txt"
+        if curl -fsS -X PUT "$sim/_simulator/fault" -d "$fault" >/dev/null; then
+            echo "$((minute * 60 + 30)) $fault" >>"$work/faults.txt"
+        else
+            echo "$((minute * 60 + 30)) could not set $fault" >>"$work/faults.txt"
+        fi
         sleep 10
         until curl -fsS -X DELETE "$sim/_simulator/fault" >/dev/null; do sleep 1; done
         sleep 20
@@ -184,6 +189,8 @@ for name in mode_breaker_rejections_total mode_rate_limiter_rejections_total gat
     echo "  $name $(metric "$name")"
 done
 echo "== memory (second: resident MiB, cache MiB, cache entries)"
-awk '{printf "  %4d: %6.1f %6.1f %6d\n", $1, $2 / 1024, $3 / 1048576, $4}' "$work/rss.txt"
+awk '{printf "  %4d: %6.1f %6.1f %6d\n", $1, $2 / 1024, $3 / 1048576, $4}' "$work/rss.txt" 2>/dev/null || echo "  (not sampled)"
 echo "== the gateway's log: $(grep -c 'warning' "$work/gateway.log" || true) warnings, $(grep -c 'error' "$work/gateway.log" || true) lines naming an error"
+# No traffic counted (a broken script, wrk killed) is a failure, not a clean run.
+[ "${reads:-0}" -gt 0 ] || { echo "soak: wrk reported no reads" >&2; tail -n 20 "$work/wrk.txt" >&2; exit 1; }
 [ "$unexpected" -eq 0 ] || { echo "soak: $unexpected unexpected answers" >&2; exit 1; }

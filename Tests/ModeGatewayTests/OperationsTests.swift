@@ -273,8 +273,21 @@ final class LineReader: Sendable {
     }
 }
 
-@Suite("Log time stamps")
+@Suite("Log time stamps and Date headers")
 struct LogTimestampTests {
+    @Test("The fast path's Date header reads as RFC 9110's IMF-fixdate, as Foundation writes it")
+    func httpDateMatchesFoundation() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        for second in [0, 951_782_400, 1_700_000_000, 1_764_590_703, 4_102_444_799] {
+            #expect(HTTPDate.format(epochSeconds: second) == formatter.string(from: Date(timeIntervalSince1970: Double(second))), "\(second)")
+        }
+        var date = HTTPDate()
+        #expect(date.now().hasSuffix(" GMT") && date.now().utf8.count == 29)
+    }
+
     @Test("The per-second time stamp reads as Foundation's ISO 8601 would write it")
     func matchesFoundation() {
         let style = Date.ISO8601FormatStyle().year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)

@@ -100,6 +100,21 @@ struct ValidationTests {
         }
     }
 
+    @Test("GATEWAY_FAST_HITS: on by default, off when told, and nothing but a boolean")
+    func fastHitsSetting() throws {
+        func load(_ extra: [String: String]) throws(ConfigurationError) -> GatewayConfiguration {
+            var values: [AbsoluteConfigKey: ConfigValue] = ["mode.workspace": "acme", "mode.api.token": "t", "mode.api.secret": "s"]
+            for (key, value) in extra {
+                values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(.string(value), isSecret: false)
+            }
+            return try GatewayConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: values)))
+        }
+        #expect(try load([:]).fastHits)
+        #expect(try !load(["gateway.fast.hits": "false"]).fastHits)
+        #expect(try load(["gateway.fast.hits": "true"]).fastHits)
+        #expect(throws: ConfigurationError.self) { try load(["gateway.fast.hits": "sometimes"]) }
+    }
+
     @Test("Redis settings: the URL, the password (never printed), the prefix, the timeout and the replicas")
     func redisSettings() throws {
         func load(_ extra: [String: String]) throws(ConfigurationError) -> GatewayConfiguration {

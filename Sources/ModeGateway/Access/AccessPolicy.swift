@@ -12,9 +12,8 @@ enum AccessPolicy {
         if let routeTemplate, Self.openPaths.contains(routeTemplate) { return nil }
         if routeTemplate == CacheRoutes.path { return .admin }
         if let routeTemplate {
-            // HEAD reads what GET reads.
-            let lookup = method == .head ? HTTPRequest.Method.get : method
-            if let scope = RouteTable.scopes[routeTemplate]?[lookup] { return scope }
+            // HEAD never gets here as HEAD: it reaches the routes as GET (``HeadResponder``).
+            if let scope = RouteTable.scopes[routeTemplate]?[method] { return scope }
         }
         switch method {
         case .get, .head, .options: return .read

@@ -50,8 +50,8 @@ public struct GatewayConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(25)
     /// `http.idle.timeout.seconds`: a client connection idle this long is closed.
     public var clientIdleTimeout: Duration = .seconds(60)
-    /// `http.header.timeout.seconds`: a request head must arrive in full within this of the
-    /// connection opening or of the previous answer ending.
+    /// `http.header.timeout.seconds`: a connection's first request head must arrive in full
+    /// within this of the connection opening (after an answer, the idle timeout applies).
     public var headerTimeout: Duration = .seconds(20)
     /// `http.body.timeout.seconds`: a request body must arrive in full within this of its head.
     public var bodyTimeout: Duration = .seconds(30)

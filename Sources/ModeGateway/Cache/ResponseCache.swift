@@ -331,10 +331,8 @@ public final class ResponseCache: Sendable {
         guard policy.isEnabled, self.tier == nil else { return nil }
         let now = self.time.now()
         return self.state.withLock { state in
-            guard let entry = state.store.get(key), entry.stamp.isEmpty else { return nil }
-            let age = now - entry.storedAt
-            guard case .fresh(let remaining) = policy.freshness(age: age) else { return nil }
-            return Lookup.hit(entry, age: age, freshFor: remaining)
+            if case .hit(let lookup) = Self.fresh(key, policy: policy, now: now, in: &state.store) { return lookup }
+            return nil
         }
     }
 
@@ -352,19 +350,33 @@ public final class ResponseCache: Sendable {
         guard policy.isEnabled else { return nil }
         let now = self.time.now()
         return self.state.withLock { state in
-            guard let entry = state.store.get(key) else {
-                state.statistics.misses += 1
-                return nil
-            }
-            let age = now - entry.storedAt
-            guard case .fresh(let remaining) = policy.freshness(age: age) else {
+            switch Self.fresh(key, policy: policy, now: now, in: &state.store) {
+            case .hit(let lookup):
+                state.statistics.hits += 1
+                return lookup
+            case .expired:
                 state.store.remove(key)
                 state.statistics.misses += 1
                 return nil
+            case .absent:
+                state.statistics.misses += 1
+                return nil
             }
-            state.statistics.hits += 1
-            return Lookup(response: entry.response, status: .hit, age: age, freshFor: remaining)
         }
+    }
+
+    private enum Fresh {
+        case hit(Lookup)
+        case expired
+        case absent
+    }
+
+    /// The entry under `key` as a hit while it is fresh; touches only its place in the LRU order.
+    private static func fresh(_ key: String, policy: CachePolicy, now: Duration, in store: inout CacheStore) -> Fresh {
+        guard let entry = store.get(key) else { return .absent }
+        let age = now - entry.storedAt
+        guard case .fresh(let remaining) = policy.freshness(age: age) else { return .expired }
+        return .hit(Lookup.hit(entry, age: age, freshFor: remaining))
     }
 
     /// Stores an answer that was served while it was read (too large ones are left out by the store).

@@ -64,7 +64,8 @@ final class FastHitHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             self.current = .passedOn
             self.passedOn += 1
-            if let connection = request.headerFields[.connection], connection.lowercased().contains("close") { self.closing = true }
+            // Hummingbird's own test: it stops serving the connection after exactly this.
+            if request.headerFields[.connection] == "close" { self.closing = true }
             context.fireChannelRead(data)
         case .body:
             if case .answered = self.current { return }

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The `Date` header's value (RFC 9110's IMF-fixdate, such as `Tue, 01 Dec 2026 12:00:00 GMT`),
 /// formatted once a second: each connection of the fast path keeps one, so no lock is shared.
 /// Hummingbird formats the router's the same way, once a second.
@@ -15,9 +7,7 @@ struct HTTPDate {
 
     /// The current date, formatted.
     mutating func now() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let second = Int(spec.tv_sec)
+        let second = UTCTime.now().seconds
         if second != self.second {
             self.second = second
             self.text = Self.format(epochSeconds: second)
@@ -29,11 +19,9 @@ struct HTTPDate {
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     static func format(epochSeconds: Int) -> String {
-        var time = time_t(epochSeconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return Self.days[Int(parts.tm_wday)] + ", " + two(parts.tm_mday) + " " + Self.months[Int(parts.tm_mon)] + " "
-            + String(parts.tm_year + 1900) + " " + two(parts.tm_hour) + ":" + two(parts.tm_min) + ":" + two(parts.tm_sec) + " GMT"
+        let time = UTCTime(epochSeconds: epochSeconds)
+        return Self.days[time.weekday] + ", " + UTCTime.digits(time.day, width: 2) + " " + Self.months[time.month - 1] + " "
+            + UTCTime.digits(time.year, width: 4) + " " + UTCTime.digits(time.hour, width: 2) + ":" + UTCTime.digits(time.minute, width: 2)
+            + ":" + UTCTime.digits(time.second, width: 2) + " GMT"
     }
 }

@@ -67,6 +67,7 @@ final class HitCore: Sendable {
         // A body, a connection to close, a revalidation: the router's.
         if let length = fields[.contentLength], length != "0" { return nil }
         if fields[.transferEncoding] != nil { return nil }
+        // Any `Connection` but keep-alive is the router's to read (it closes on `close`).
         if let connection = fields[.connection], connection.lowercased() != "keep-alive" { return nil }
         guard let target = request.path, !CacheHeaders.wantsRevalidation(fields) else { return nil }
 
@@ -75,14 +76,12 @@ final class HitCore: Sendable {
         let rawQuery = split.map { String(target[target.index(after: $0)...]) }
         guard rawQuery?.utf8.contains(UInt8(ascii: "#")) != true, let match = self.matcher.match(path) else { return nil }
         let route = match.target
-        guard match.values.allSatisfy({ Token.isValid($0) }) else { return nil }
+        guard match.parameters.allSatisfy({ Token.isValid($0.value) }) else { return nil }
         guard let query = try? ReadQuery(route: route.compiled.spec, raw: rawQuery) else { return nil }
         guard let identity = try? self.access.identify(authority: request.authority, fields: fields, address: address),
             (try? self.access.authorize(identity, required: route.scope)) != nil
         else { return nil }
-        let upstreamPath = route.compiled.upstreamPath.render { name in
-            route.compiled.spec.parameters.firstIndex(of: name).map { match.values[$0] }
-        }
+        let upstreamPath = route.compiled.upstreamPath.render { match.value(of: $0) }
         let key = ResponseCache.Placement.key(path: upstreamPath, query: query.canonical)
         guard let lookup = self.cache.freshLocalHit(key, policy: route.compiled.cachePolicy) else { return nil }
         // A client over its rate is refused by the router (the refusal charges nothing).

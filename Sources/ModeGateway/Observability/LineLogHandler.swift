@@ -66,33 +66,24 @@ public struct LineLogHandler: LogHandler {
     /// are formatted once a second; a line adds only its milliseconds (formatting the whole
     /// timestamp with Foundation cost more than answering a cache hit).
     static func timestamp() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let second = Int(spec.tv_sec)
+        let (second, nanoseconds) = UTCTime.now()
         let prefix = Self.secondPrefix.withLock { cached in
             if cached.second != second {
                 cached = (second, Self.formatSecond(second))
             }
             return cached.text
         }
-        let millis = Int(spec.tv_nsec) / 1_000_000
-        let digits = String(millis)
-        return prefix + String(repeating: "0", count: 3 - digits.utf8.count) + digits + "Z"
+        return prefix + UTCTime.digits(nanoseconds / 1_000_000, width: 3) + "Z"
     }
 
     private static let secondPrefix = Mutex<(second: Int, text: String)>((-1, ""))
 
     /// `2026-12-01T12:05:03.`: the date and time of a second since the epoch, in UTC.
     static func formatSecond(_ second: Int) -> String {
-        var time = time_t(second)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.utf8.count)) + text
-        }
-        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T" + pad(parts.tm_hour, 2)
-            + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "."
+        let time = UTCTime(epochSeconds: second)
+        return UTCTime.digits(time.year, width: 4) + "-" + UTCTime.digits(time.month, width: 2) + "-" + UTCTime.digits(time.day, width: 2)
+            + "T" + UTCTime.digits(time.hour, width: 2) + ":" + UTCTime.digits(time.minute, width: 2) + ":"
+            + UTCTime.digits(time.second, width: 2) + "."
     }
 }
 

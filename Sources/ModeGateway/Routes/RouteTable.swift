@@ -395,7 +395,7 @@ public enum RouteTable {
     static func match(path: String) -> (route: RouteSpec, parameters: [String: Token])? {
         guard let match = Self.cachedReads.match(path[...]) else { return nil }
         var parameters: [String: Token] = [:]
-        for (name, raw) in zip(match.target.parameters, match.values) {
+        for (name, raw) in match.parameters {
             guard let token = Token(raw) else { return nil }
             parameters[name] = token
         }

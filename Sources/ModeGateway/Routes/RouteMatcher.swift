@@ -1,22 +1,35 @@
-/// Finds a route for a raw request path, for the event loop's fast path: without decoding,
-/// without allocating more than the segments, and only when the answer is certain.
+/// Finds a route for a raw request path, for the event loop's fast path and for purging by path:
+/// without decoding, without allocating more than the segments, and only when the answer is certain.
 ///
 /// It knows every template the router serves, so it can tell when a path could be read two
 /// ways (a literal segment and a parameter both fit): then, and for any path it cannot split
 /// cleanly (an empty segment, a trailing slash, no leading slash), it finds nothing, and the
 /// router decides.
 struct RouteMatcher<Target: Sendable>: Sendable {
-    /// A path's route, with its parameters' raw segments in the template's order.
+    /// A path's route, with its parameters' raw segments.
     struct Match {
         let target: Target
-        let values: [Substring]
+        /// Each parameter's name in the template (`dataset` for `{dataset}`), and its raw segment.
+        let parameters: [(name: String, value: Substring)]
+
+        /// The raw segment of the parameter `name`.
+        func value(of name: String) -> Substring? {
+            self.parameters.first { $0.name == name }?.value
+        }
+    }
+
+    /// What a template ending at a node serves, and the names of its parameters in order (nil
+    /// for a segment that is not a whole `{name}`: such a template is never served).
+    private struct End: Sendable {
+        var target: Target?
+        var names: [String?]
     }
 
     private struct Node: Sendable {
         var literals: [String: Int] = [:]
         var parameter: Int?
         /// What a template ending here serves: nil for a route the fast path leaves to the router.
-        var ends: [Target?] = []
+        var ends: [End] = []
         /// A `**` below here: any deeper path is the router's.
         var catchAll = false
     }
@@ -29,6 +42,7 @@ struct RouteMatcher<Target: Sendable>: Sendable {
         for (template, target) in templates {
             var node = 0
             var caughtAll = false
+            var names: [String?] = []
             for segment in Self.segments(Substring(template)) ?? [] {
                 if segment == "**" {
                     self.nodes[node].catchAll = true
@@ -36,6 +50,7 @@ struct RouteMatcher<Target: Sendable>: Sendable {
                     break
                 }
                 if Self.isParameter(segment) {
+                    names.append(segment.hasPrefix("{") && segment.hasSuffix("}") ? String(segment.dropFirst().dropLast()) : nil)
                     if self.nodes[node].parameter == nil {
                         self.nodes.append(Node())
                         self.nodes[node].parameter = self.nodes.count - 1
@@ -50,7 +65,7 @@ struct RouteMatcher<Target: Sendable>: Sendable {
                     node = self.nodes[node].literals[literal]!
                 }
             }
-            if !caughtAll { self.nodes[node].ends.append(target) }
+            if !caughtAll { self.nodes[node].ends.append(End(target: target, names: names)) }
         }
     }
 
@@ -58,12 +73,18 @@ struct RouteMatcher<Target: Sendable>: Sendable {
     /// when the one that does is left to the router.
     func match(_ path: Substring) -> Match? {
         guard let segments = Self.segments(path) else { return nil }
-        var found: (Target?, [Substring])?
+        var found: (End, [Substring])?
         var count = 0
         var values: [Substring] = []
         self.walk(0, segments, 0, &values, &found, &count)
-        guard count == 1, let (target, values) = found, let target else { return nil }
-        return Match(target: target, values: values)
+        guard count == 1, let (end, values) = found, let target = end.target else { return nil }
+        var parameters: [(name: String, value: Substring)] = []
+        parameters.reserveCapacity(values.count)
+        for (name, value) in zip(end.names, values) {
+            guard let name else { return nil }
+            parameters.append((name, value))
+        }
+        return Match(target: target, parameters: parameters)
     }
 
     private func walk(
@@ -71,13 +92,13 @@ struct RouteMatcher<Target: Sendable>: Sendable {
         _ segments: [Substring],
         _ index: Int,
         _ values: inout [Substring],
-        _ found: inout (Target?, [Substring])?,
+        _ found: inout (End, [Substring])?,
         _ count: inout Int
     ) {
         guard count < 2 else { return }
         if self.nodes[node].catchAll, index < segments.count {
             count += 1
-            found = (nil, values)
+            found = (End(target: nil, names: []), values)
         }
         guard index < segments.count else {
             for end in self.nodes[node].ends {

@@ -1,0 +1,44 @@
+import Logging
+
+/// The request log line and the request metrics: one function for every path that answers,
+/// the router's and the event loop's fast path for cache hits.
+struct RequestLog: Sendable {
+    let metrics: GatewayMetrics
+    /// The application's logger, without per-request metadata: the line is the same whichever
+    /// path answered.
+    let logger: Logger
+    /// Whether the line is written: read once, since the level is set at start (reading it per
+    /// request copies the log handler).
+    private let writesLines: Bool
+
+    init(metrics: GatewayMetrics, logger: Logger) {
+        self.metrics = metrics
+        self.logger = logger
+        self.writesLines = logger.logLevel <= .info
+    }
+
+    /// Records one answered request: request id, method, route template, status, duration,
+    /// cache status, upstream calls and status, and the client key's name.
+    func record(requestID: String, method: String, route: String, status: Int, duration: Duration, facts: RequestTrace.Facts) {
+        self.metrics.recordRequest(route: route, method: method, status: status, duration: duration)
+        guard self.writesLines else { return }
+        var metadata: Logger.Metadata = [
+            "request_id": .string(requestID),
+            "method": .string(method),
+            "route": .string(route),
+            "status": .stringConvertible(status),
+            "duration_ms": .string(Self.milliseconds(duration)),
+            "upstream_calls": .stringConvertible(facts.upstreamCalls),
+        ]
+        if let cache = facts.cacheStatus { metadata["cache"] = .string(cache) }
+        if let status = facts.lastUpstreamStatus { metadata["upstream_status"] = .stringConvertible(status) }
+        if let client = facts.clientName { metadata["client"] = .string(client) }
+        self.logger.info("request", metadata: metadata)
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        let micros = GatewayMetrics.nanoseconds(duration) / 1000
+        let fraction = String(micros % 1000)
+        return "\(micros / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+}

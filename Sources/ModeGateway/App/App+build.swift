@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -114,21 +115,18 @@ public func buildApplication(
         ) : nil
     return Application(
         responder: HeadResponder(base: router.buildResponder()),
-        server: .http1(
-            configuration: .init(
-                additionalChannelHandlers: [
-                    ConnectionGuard(
-                        headerTimeout: TimeAmount(configuration.headerTimeout),
-                        idleTimeout: TimeAmount(configuration.clientIdleTimeout),
-                        bodyTimeout: TimeAmount(configuration.bodyTimeout),
-                        census: census
-                    )
-                ] + (hits.map { [FastHitHandler(core: $0)] } ?? []),
-                // ConnectionGuard closes idle connections: Hummingbird's own timer would not see
-                // the requests the fast path answers, and would close busy connections.
-                idleTimeout: nil
+        server: HTTPServerBuilder { responder in
+            GatewayChannel(
+                responder: responder,
+                limits: .init(
+                    headerTimeout: TimeAmount(configuration.headerTimeout),
+                    idleTimeout: TimeAmount(configuration.clientIdleTimeout),
+                    bodyTimeout: TimeAmount(configuration.bodyTimeout),
+                    census: census
+                ),
+                hits: hits
             )
-        ),
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         services: [HTTPClientService(client: httpClient) as any Service] + (fleet.map { [Fleet.Service(fleet: $0)] } ?? []),
         onServerRunning: { channel in

@@ -9,7 +9,7 @@ import Synchronization
 ///   slowloris client sending a header byte at a time is closed), and within the idle timeout of
 ///   the previous answer ending: an idle keep-alive connection is closed after
 ///   `HTTP_IDLE_TIMEOUT_SECONDS`. This is the only idle timer: Hummingbird's would not see the
-///   requests answered on the event loop (``FastHitHandler``);
+///   requests answered on the event loop (``FastFront``), which tells it of each;
 /// - a request body must arrive in full within `bodyTimeout` of its head;
 /// - past `maxConnections` open at once, a new connection is closed at once.
 ///
@@ -56,6 +56,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var timerFires: NIODeadline?
     /// Requests read whose answers have not ended (more than one when pipelined).
     private var inFlight = 0
+    private var context: ChannelHandlerContext?
 
     init(headerTimeout: TimeAmount, idleTimeout: TimeAmount, bodyTimeout: TimeAmount, census: Census) {
         self.headerTimeout = headerTimeout
@@ -65,6 +66,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if context.channel.isActive { self.start(context: context) }
     }
 
@@ -93,6 +95,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         self.stopTimer()
         if self.admitted {
             self.admitted = false
@@ -124,6 +127,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             if self.inFlight == 0 { self.arm(self.keepAliveTimeout, context: context) }
         }
         context.write(data, promise: promise)
+    }
+
+    /// Whether every request Hummingbird was given on this connection has been answered: the fast
+    /// path may answer the next one without overtaking any.
+    var isIdle: Bool { self.inFlight == 0 }
+
+    /// A request was answered in full ahead of Hummingbird, by the fast path: the connection is
+    /// idle again from now.
+    func answeredAhead() {
+        guard let context = self.context, self.admitted else { return }
+        self.arm(self.keepAliveTimeout, context: context)
     }
 
     private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {

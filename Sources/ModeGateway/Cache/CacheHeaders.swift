@@ -31,7 +31,8 @@ enum CacheHeaders {
         if lookup.status != .bypass {
             fields.append(HTTPField(name: .age, value: String(Self.wholeSeconds(lookup.age))))
         }
-        fields.append(HTTPField(name: .contentLength, value: notModified ? "0" : String(lookup.response.body.readableBytes)))
+        // A 304 has no length to give (NIO's encoder would drop one).
+        if !notModified { fields.append(HTTPField(name: .contentLength, value: String(lookup.response.body.readableBytes))) }
         fields.append(HTTPField(name: .requestID, value: requestID))
         if notModified { return Answer(status: .notModified, fields: fields, body: nil) }
         return Answer(status: .ok, fields: fields, body: isHead ? nil : lookup.response.body)

@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 
 /// Answers a fresh cache hit synchronously, on the connection's event loop, with no task and no
 /// router: the core of the fast path (``FastHitHandler``).
@@ -51,30 +52,21 @@ final class HitCore: Sendable {
         self.log = log
     }
 
-    /// The answer to a request, when it is a fresh hit; nil to leave the request to the router.
+    /// The answer to a request, as the bytes to write, when it is a fresh hit; nil to leave the
+    /// request to the router.
     /// - Parameters:
     ///   - address: the peer's address, for the per-client limit of a gateway that runs open.
     ///   - date: the connection's `Date` header.
-    func answer(_ request: HTTPRequest, address: String?, date: inout HTTPDate) -> (head: HTTPResponse, body: ByteBuffer?)? {
+    func answer(_ request: PlainRequestHead, address: String?, date: inout HTTPDate, allocator: ByteBufferAllocator) -> ByteBuffer? {
         let started = ContinuousClock.now
-        let isHead: Bool
-        switch request.method {
-        case .get: isHead = false
-        case .head: isHead = true
-        default: return nil
-        }
-        let fields = request.headerFields
-        // A body, a connection to close, a revalidation: the router's.
-        if let length = fields[.contentLength], length != "0" { return nil }
-        if fields[.transferEncoding] != nil { return nil }
-        // Any `Connection` but keep-alive is the router's to read (it closes on `close`).
-        if let connection = fields[.connection], connection.lowercased() != "keep-alive" { return nil }
-        guard let target = request.path, !CacheHeaders.wantsRevalidation(fields) else { return nil }
-
+        let fields = request.fields
+        // A revalidation is the router's.
+        guard !CacheHeaders.wantsRevalidation(fields) else { return nil }
+        let target = request.target
         let split = target.utf8.firstIndex(of: UInt8(ascii: "?"))
         let path = split.map { target[..<$0] } ?? target[...]
         let rawQuery = split.map { String(target[target.index(after: $0)...]) }
-        guard rawQuery?.utf8.contains(UInt8(ascii: "#")) != true, let match = self.matcher.match(path) else { return nil }
+        guard let match = self.matcher.match(path) else { return nil }
         let route = match.target
         guard match.parameters.allSatisfy({ Token.isValid($0.value) }) else { return nil }
         guard let query = try? ReadQuery(route: route.compiled.spec, raw: rawQuery) else { return nil }
@@ -89,9 +81,7 @@ final class HitCore: Sendable {
         self.cache.countFastHit()
 
         let requestID = RequestIDMiddleware.resolve(fields[.requestID])
-        let answer = CacheHeaders.answer(for: lookup, ifNoneMatch: fields[.ifNoneMatch], requestID: requestID, isHead: isHead)
-        var headers = answer.fields
-        headers.append(HTTPField(name: .date, value: date.now()))
+        let answer = CacheHeaders.answer(for: lookup, ifNoneMatch: fields[.ifNoneMatch], requestID: requestID, isHead: request.isHead)
         var facts = RequestTrace.Facts()
         facts.route = route.compiled.spec.path
         facts.cacheStatus = lookup.status.rawValue
@@ -99,12 +89,38 @@ final class HitCore: Sendable {
         facts.clientIdentity = identity.client
         self.log.record(
             requestID: requestID,
-            method: request.method.rawValue,
+            method: request.isHead ? "HEAD" : "GET",
             route: route.compiled.spec.path,
             status: answer.status.code,
             duration: ContinuousClock.now - started,
             facts: facts
         )
-        return (HTTPResponse(status: answer.status, headerFields: headers), answer.body)
+        return answer.http1(date: date.now(), allocator: allocator)
+    }
+}
+
+extension CacheHeaders.Answer {
+    /// The answer as HTTP/1.1 bytes, with `Date` last: what Hummingbird's response writer, NIO's
+    /// HTTP types codec and its HTTP/1 encoder write for the router's answer (the fast path's
+    /// equivalence test holds them to it).
+    func http1(date: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 320 + (self.body?.readableBytes ?? 0))
+        buffer.writeStaticString("HTTP/1.1 ")
+        buffer.writeString(String(self.status.code))
+        buffer.writeStaticString(" ")
+        // NIO's reason phrase for the code, as its encoder writes it.
+        buffer.writeString(HTTPResponseStatus(statusCode: self.status.code).reasonPhrase)
+        buffer.writeStaticString("\r\n")
+        for field in self.fields {
+            buffer.writeString(field.name.rawName)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("Date: ")
+        buffer.writeString(date)
+        buffer.writeStaticString("\r\n\r\n")
+        if let body = self.body { buffer.writeImmutableBuffer(body) }
+        return buffer
     }
 }

@@ -70,7 +70,10 @@ struct AccessGate: Sendable {
             } else if let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
                 bytes = bytes[..<colon]
             }
-            return String(decoding: bytes.lazy.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self)
+            return String(unsafeUninitializedCapacity: bytes.count) { out in
+                for (index, byte) in bytes.enumerated() { out[index] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
+                return bytes.count
+            }
         }
         let value = header.trimmingCharacters(in: .whitespaces).lowercased()
         if value.hasPrefix("["), let close = value.firstIndex(of: "]") {

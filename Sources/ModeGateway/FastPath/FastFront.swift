@@ -23,9 +23,12 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
     private let connection: ConnectionGuard
     /// The peer's address, read once per connection.
     private var address: String?
-    private var date = HTTPDate()
+    private var hits = HitCore.Connection()
     private var state = State.between
     private var needsFlush = false
+    /// Whether this read cycle gave the decoder anything: if not, the handlers after it have
+    /// nothing to complete.
+    private var passedOn = false
 
     enum State: Equatable {
         /// The decoder holds no part of a request: the next bytes start one.
@@ -53,6 +56,7 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.state {
         case .decoderOnly:
+            self.passedOn = true
             context.fireChannelRead(data)
         case .within(var started):
             // The rest of a head the decoder already holds the start of: it is Hummingbird's,
@@ -60,6 +64,7 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
             var bytes = self.unwrapInboundIn(data)
             started.writeBuffer(&bytes)
             self.state = Self.follow(started)
+            self.passedOn = true
             context.fireChannelRead(data)
         case .between:
             var bytes = self.unwrapInboundIn(data)
@@ -68,7 +73,7 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
                 // A request to close the connection is Hummingbird's: it closes after answering.
                 guard case .plain(let head) = scan, !head.closes else { break }
                 guard self.connection.isIdle, context.channel.isWritable,
-                    let answer = self.core.answer(head, address: self.address, date: &self.date, allocator: context.channel.allocator)
+                    let answer = self.core.answer(head, address: self.address, connection: &self.hits, allocator: context.channel.allocator)
                 else { break }
                 context.write(self.wrapOutboundOut(answer), promise: nil)
                 self.needsFlush = true
@@ -78,6 +83,7 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
             guard bytes.readableBytes > 0 else { return }
             // From the first request not answered here, the rest of this read is Hummingbird's.
             self.state = Self.follow(bytes)
+            self.passedOn = true
             context.fireChannelRead(self.wrapInboundOut(bytes))
         }
     }
@@ -112,6 +118,9 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
             self.needsFlush = false
             context.flush()
         }
-        context.fireChannelReadComplete()
+        if self.passedOn {
+            self.passedOn = false
+            context.fireChannelReadComplete()
+        }
     }
 }

@@ -52,17 +52,23 @@ final class HitCore: Sendable {
         self.log = log
     }
 
-    /// The answer to a request, as the bytes to write, when it is a fresh hit; nil to leave the
-    /// request to the router.
-    /// - Parameters:
-    ///   - address: the peer's address, for the per-client limit of a gateway that runs open.
-    ///   - date: the connection's `Date` header.
-    func answer(_ request: PlainRequestHead, address: String?, date: inout HTTPDate, allocator: ByteBufferAllocator) -> ByteBuffer? {
-        let started = ContinuousClock.now
-        let fields = request.fields
-        // A revalidation is the router's.
-        guard !CacheHeaders.wantsRevalidation(fields) else { return nil }
-        let target = request.target
+    /// One connection's state for the fast path: its `Date` header, and what its last target
+    /// resolved to (clients poll the same URL, and a target's route and cache key depend on
+    /// nothing else).
+    struct Connection {
+        var date = HTTPDate()
+        fileprivate var last: Resolved?
+    }
+
+    /// A target's route and cache key.
+    fileprivate struct Resolved {
+        let target: String
+        let route: Route
+        let key: String
+    }
+
+    /// The route and cache key of a target, when it is a cached read this path serves.
+    private func resolve(_ target: String) -> Resolved? {
         let split = target.utf8.firstIndex(of: UInt8(ascii: "?"))
         let path = split.map { target[..<$0] } ?? target[...]
         let rawQuery = split.map { String(target[target.index(after: $0)...]) }
@@ -70,12 +76,33 @@ final class HitCore: Sendable {
         let route = match.target
         guard match.parameters.allSatisfy({ Token.isValid($0.value) }) else { return nil }
         guard let query = try? ReadQuery(route: route.compiled.spec, raw: rawQuery) else { return nil }
+        let upstreamPath = route.compiled.upstreamPath.render { match.value(of: $0) }
+        return Resolved(target: target, route: route, key: ResponseCache.Placement.key(path: upstreamPath, query: query.canonical))
+    }
+
+    /// The answer to a request, as the bytes to write, when it is a fresh hit; nil to leave the
+    /// request to the router.
+    /// - Parameters:
+    ///   - address: the peer's address, for the per-client limit of a gateway that runs open.
+    ///   - connection: the connection's state.
+    func answer(_ request: PlainRequestHead, address: String?, connection: inout Connection, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        let started = ContinuousClock.now
+        let fields = request.fields
+        // A revalidation is the router's.
+        guard !CacheHeaders.wantsRevalidation(fields) else { return nil }
+        let resolved: Resolved
+        if let last = connection.last, last.target == request.target {
+            resolved = last
+        } else {
+            guard let found = self.resolve(request.target) else { return nil }
+            connection.last = found
+            resolved = found
+        }
+        let route = resolved.route
         guard let identity = try? self.access.identify(authority: request.authority, fields: fields, address: address),
             (try? self.access.authorize(identity, required: route.scope)) != nil
         else { return nil }
-        let upstreamPath = route.compiled.upstreamPath.render { match.value(of: $0) }
-        let key = ResponseCache.Placement.key(path: upstreamPath, query: query.canonical)
-        guard let lookup = self.cache.freshLocalHit(key, policy: route.compiled.cachePolicy) else { return nil }
+        guard let lookup = self.cache.freshLocalHit(resolved.key, policy: route.compiled.cachePolicy) else { return nil }
         // A client over its rate is refused by the router (the refusal charges nothing).
         guard (try? self.access.admit(identity)) != nil else { return nil }
         self.cache.countFastHit()
@@ -95,7 +122,7 @@ final class HitCore: Sendable {
             duration: ContinuousClock.now - started,
             facts: facts
         )
-        return answer.http1(date: date.now(), allocator: allocator)
+        return answer.http1(date: connection.date.now(), allocator: allocator)
     }
 }
 
@@ -104,22 +131,39 @@ extension CacheHeaders.Answer {
     /// HTTP types codec and its HTTP/1 encoder write for the router's answer (the fast path's
     /// equivalence test holds them to it).
     func http1(date: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 320 + (self.body?.readableBytes ?? 0))
-        buffer.writeStaticString("HTTP/1.1 ")
-        buffer.writeString(String(self.status.code))
-        buffer.writeStaticString(" ")
+        let code = String(self.status.code)
         // NIO's reason phrase for the code, as its encoder writes it.
-        buffer.writeString(HTTPResponseStatus(statusCode: self.status.code).reasonPhrase)
-        buffer.writeStaticString("\r\n")
-        for field in self.fields {
-            buffer.writeString(field.name.rawName)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
+        let reason = HTTPResponseStatus(statusCode: self.status.code).reasonPhrase
+        var headLength = "HTTP/1.1 ".utf8.count + code.utf8.count + 1 + reason.utf8.count + 2
+        for field in self.fields { headLength += field.name.rawName.utf8.count + 2 + field.value.utf8.count + 2 }
+        headLength += "Date: ".utf8.count + date.utf8.count + 4
+        var buffer = allocator.buffer(capacity: headLength + (self.body?.readableBytes ?? 0))
+        // One copy of each part into the buffer, rather than a checked write of each.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: headLength) { out in
+            var at = 0
+            func put(_ text: String) {
+                var text = text
+                text.withUTF8 { bytes in
+                    UnsafeMutableRawBufferPointer(rebasing: out[at..<at + bytes.count]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+                    at += bytes.count
+                }
+            }
+            put("HTTP/1.1 ")
+            put(code)
+            put(" ")
+            put(reason)
+            put("\r\n")
+            for field in self.fields {
+                put(field.name.rawName)
+                put(": ")
+                put(field.value)
+                put("\r\n")
+            }
+            put("Date: ")
+            put(date)
+            put("\r\n\r\n")
+            return at
         }
-        buffer.writeStaticString("Date: ")
-        buffer.writeString(date)
-        buffer.writeStaticString("\r\n\r\n")
         if let body = self.body { buffer.writeImmutableBuffer(body) }
         return buffer
     }

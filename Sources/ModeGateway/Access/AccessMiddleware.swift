@@ -50,10 +50,9 @@ final class ClientRateLimiter: Sendable {
     func admit(_ client: String) -> Int? {
         let now = self.time.now()
         return self.buckets.withLock { buckets in
-            if buckets[client] == nil, buckets.count >= Self.maxTrackedClients { buckets.removeAll(keepingCapacity: true) }
-            var bucket = buckets[client] ?? TokenBucket(ratePerSecond: self.ratePerSecond, burst: self.burst)
-            defer { buckets[client] = bucket }
-            switch bucket.reserve(now: now, maxWait: .zero) {
+            if buckets.count >= Self.maxTrackedClients, buckets[client] == nil { buckets.removeAll(keepingCapacity: true) }
+            // Reserved in place: one hash of the client's name, on every request of every client.
+            switch buckets[client, default: TokenBucket(ratePerSecond: self.ratePerSecond, burst: self.burst)].reserve(now: now, maxWait: .zero) {
             case .granted: return nil
             case .rejected(let retryAfter): return UpstreamExecutor.seconds(retryAfter)
             }

@@ -11,8 +11,18 @@ enum CacheHeaders {
     /// whose `Content-Length` says what GET would send).
     struct Answer {
         var status: HTTPResponse.Status
-        var fields: HTTPFields
+        /// The header fields, in order: names and values only, so that the fast path can write
+        /// them without building `HTTPFields` (every value here is already a legal field value).
+        var headers: [(name: HTTPField.Name, value: String)]
         var body: ByteBuffer?
+
+        /// The header fields, for Hummingbird's response.
+        var fields: HTTPFields {
+            var fields = HTTPFields()
+            fields.reserveCapacity(self.headers.count)
+            for (name, value) in self.headers { fields.append(HTTPField(name: name, value: value)) }
+            return fields
+        }
     }
 
     /// The answer for a looked-up entry, or a 304 when the client already has it. The one
@@ -21,21 +31,20 @@ enum CacheHeaders {
     static func answer(for lookup: ResponseCache.Lookup, ifNoneMatch: String?, requestID: String, isHead: Bool) -> Answer {
         let etag = lookup.response.etag
         let notModified = ifNoneMatch.map { Self.matches($0, etag: etag) } ?? false
-        // Appended in order, never set: a set searches the fields first.
-        var fields = HTTPFields()
-        fields.reserveCapacity(8)
-        if !notModified { fields.append(HTTPField(name: .contentType, value: "application/json")) }
-        fields.append(HTTPField(name: .eTag, value: etag))
-        fields.append(HTTPField(name: .cacheControl, value: "private, max-age=" + String(Self.wholeSeconds(lookup.freshFor))))
-        fields.append(HTTPField(name: .xCache, value: lookup.status.rawValue))
+        var headers: [(name: HTTPField.Name, value: String)] = []
+        headers.reserveCapacity(8)
+        if !notModified { headers.append((.contentType, "application/json")) }
+        headers.append((.eTag, etag))
+        headers.append((.cacheControl, "private, max-age=" + String(Self.wholeSeconds(lookup.freshFor))))
+        headers.append((.xCache, lookup.status.rawValue))
         if lookup.status != .bypass {
-            fields.append(HTTPField(name: .age, value: String(Self.wholeSeconds(lookup.age))))
+            headers.append((.age, String(Self.wholeSeconds(lookup.age))))
         }
         // A 304 has no length to give (NIO's encoder would drop one).
-        if !notModified { fields.append(HTTPField(name: .contentLength, value: String(lookup.response.body.readableBytes))) }
-        fields.append(HTTPField(name: .requestID, value: requestID))
-        if notModified { return Answer(status: .notModified, fields: fields, body: nil) }
-        return Answer(status: .ok, fields: fields, body: isHead ? nil : lookup.response.body)
+        if !notModified { headers.append((.contentLength, String(lookup.response.body.readableBytes))) }
+        headers.append((.requestID, requestID))
+        if notModified { return Answer(status: .notModified, headers: headers, body: nil) }
+        return Answer(status: .ok, headers: headers, body: isHead ? nil : lookup.response.body)
     }
 
     /// The router's response for a looked-up answer (HEAD loses its body later, in ``HeadResponder``).

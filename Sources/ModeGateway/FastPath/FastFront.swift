@@ -23,6 +23,7 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
     private let connection: ConnectionGuard
     /// The peer's address, read once per connection.
     private var address: String?
+    private var allocator = ByteBufferAllocator()
     private var hits = HitCore.Connection()
     private var state = State.between
     private var needsFlush = false
@@ -46,6 +47,7 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.address = context.channel.remoteAddress?.ipAddress
+        self.allocator = context.channel.allocator
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -73,7 +75,7 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
                 // A request to close the connection is Hummingbird's: it closes after answering.
                 guard case .plain(let head) = scan, !head.closes else { break }
                 guard self.connection.isIdle, context.channel.isWritable,
-                    let answer = self.core.answer(head, address: self.address, connection: &self.hits, allocator: context.channel.allocator)
+                    let answer = self.core.answer(head, address: self.address, connection: &self.hits, allocator: self.allocator)
                 else { break }
                 context.write(self.wrapOutboundOut(answer), promise: nil)
                 self.needsFlush = true

@@ -135,17 +135,24 @@ extension CacheHeaders.Answer {
         // NIO's reason phrase for the code, as its encoder writes it.
         let reason = HTTPResponseStatus(statusCode: self.status.code).reasonPhrase
         var headLength = "HTTP/1.1 ".utf8.count + code.utf8.count + 1 + reason.utf8.count + 2
-        for field in self.fields { headLength += field.name.rawName.utf8.count + 2 + field.value.utf8.count + 2 }
+        for (name, value) in self.headers { headLength += name.rawName.utf8.count + 2 + value.utf8.count + 2 }
         headLength += "Date: ".utf8.count + date.utf8.count + 4
         var buffer = allocator.buffer(capacity: headLength + (self.body?.readableBytes ?? 0))
         // One copy of each part into the buffer, rather than a checked write of each.
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: headLength) { out in
             var at = 0
             func put(_ text: String) {
-                var text = text
-                text.withUTF8 { bytes in
+                let copied = text.utf8.withContiguousStorageIfAvailable { bytes in
                     UnsafeMutableRawBufferPointer(rebasing: out[at..<at + bytes.count]).copyMemory(from: UnsafeRawBufferPointer(bytes))
-                    at += bytes.count
+                    return bytes.count
+                }
+                if let copied {
+                    at += copied
+                } else {
+                    for byte in text.utf8 {
+                        out[at] = byte
+                        at += 1
+                    }
                 }
             }
             put("HTTP/1.1 ")
@@ -153,10 +160,10 @@ extension CacheHeaders.Answer {
             put(" ")
             put(reason)
             put("\r\n")
-            for field in self.fields {
-                put(field.name.rawName)
+            for (name, value) in self.headers {
+                put(name.rawName)
                 put(": ")
-                put(field.value)
+                put(value)
                 put("\r\n")
             }
             put("Date: ")

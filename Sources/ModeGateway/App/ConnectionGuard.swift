@@ -130,8 +130,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Whether every request Hummingbird was given on this connection has been answered: the fast
-    /// path may answer the next one without overtaking any.
-    var isIdle: Bool { self.inFlight == 0 }
+    /// path may answer the next one without overtaking any. Never again after an error on the
+    /// connection (a request the decoder refused is answered by Hummingbird, with no head counted).
+    var isIdle: Bool { self.inFlight == 0 && !self.failed }
+    private var failed = false
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.failed = true
+        context.fireErrorCaught(error)
+    }
 
     /// A request was answered in full ahead of Hummingbird, by the fast path: the connection is
     /// idle again from now.

@@ -25,6 +25,22 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     /// The fast path's core; nil to give every request to Hummingbird.
     let hits: HitCore?
 
+    /// The HTTP/1 decoder's limits: Hummingbird's own (HTTP1Channel's defaults). A head the fast
+    /// path reads as plain must be one the decoder takes too, so its limits must be the tighter.
+    static let decoderLimits: NIOHTTPDecoderLimitConfiguration = {
+        let decoder = HTTP1Channel.Configuration.DecoderConfiguration()
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = decoder.maxHeaderFieldSize
+        limits.maxHeaderListSize = decoder.maxHeaderListSize
+        limits.maxHeaderFieldCount = decoder.maxHeaderFieldCount
+        precondition(
+            PlainRequestHead.limit <= limits.maxHeaderListSize && PlainRequestHead.limit <= limits.maxHeaderFieldSize
+                && PlainRequestHead.maxFields < limits.maxHeaderFieldCount,
+            "the fast path must read no head the HTTP/1 decoder refuses"
+        )
+        return limits
+    }()
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let connection = ConnectionGuard(
@@ -37,18 +53,12 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
             if let hits = self.hits {
                 try pipeline.addHandler(FastFront(core: hits, connection: connection))
             }
-            // Hummingbird's own decoder limits and settings (HTTP1Channel's).
-            let decoder = HTTP1Channel.Configuration.DecoderConfiguration()
-            var limits = NIOHTTPDecoderLimitConfiguration()
-            limits.maxHeaderFieldSize = decoder.maxHeaderFieldSize
-            limits.maxHeaderListSize = decoder.maxHeaderListSize
-            limits.maxHeaderFieldCount = decoder.maxHeaderFieldCount
             try pipeline.configureHTTPServerPipeline(
                 withPipeliningAssistance: false,
                 withErrorHandling: false,
                 withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(),
-                withDecoderLimitConfiguration: limits
+                withDecoderLimitConfiguration: Self.decoderLimits
             )
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(connection)

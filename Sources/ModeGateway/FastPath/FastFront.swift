@@ -31,11 +31,15 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
     /// nothing to complete.
     private var passedOn = false
 
+    /// The most reads a head split over them is followed through.
+    static let maxPieces = 8
+
     enum State: Equatable {
         /// The decoder holds no part of a request: the next bytes start one.
         case between
-        /// The decoder holds the start of a request whose head has not ended; these are its bytes so far.
-        case within(ByteBuffer)
+        /// The decoder holds the start of a request whose head has not ended; these are its bytes
+        /// so far, which came in `pieces` reads.
+        case within(ByteBuffer, pieces: Int)
         /// Everything goes to the decoder, for the rest of the connection.
         case decoderOnly
     }
@@ -60,22 +64,27 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
         case .decoderOnly:
             self.passedOn = true
             context.fireChannelRead(data)
-        case .within(var started):
+        case .within(var started, let pieces):
             // The rest of a head the decoder already holds the start of: it is Hummingbird's,
-            // and so is everything after it on this read.
-            var bytes = self.unwrapInboundIn(data)
-            started.writeBuffer(&bytes)
-            self.state = Self.follow(started)
+            // and so is everything after it on this read. A head in too many pieces is not
+            // followed (each piece reads the head again from its start).
+            self.state = .decoderOnly
+            if pieces < Self.maxPieces {
+                var bytes = self.unwrapInboundIn(data)
+                started.writeBuffer(&bytes)
+                self.state = Self.follow(started, pieces: pieces + 1)
+            }
             self.passedOn = true
             context.fireChannelRead(data)
         case .between:
             var bytes = self.unwrapInboundIn(data)
-            while bytes.readableBytes > 0 {
+            // While Hummingbird holds a request, or the connection cannot take more, nothing is
+            // answered here: the head is not even read in full.
+            while bytes.readableBytes > 0, self.connection.isIdle, context.channel.isWritable {
                 let scan = bytes.withUnsafeReadableBytes { PlainRequestHead.scan($0, build: true) }
                 // A request to close the connection is Hummingbird's: it closes after answering.
                 guard case .plain(let head) = scan, !head.closes else { break }
-                guard self.connection.isIdle, context.channel.isWritable,
-                    let answer = self.core.answer(head, address: self.address, connection: &self.hits, allocator: self.allocator)
+                guard let answer = self.core.answer(head, address: self.address, connection: &self.hits, allocator: self.allocator)
                 else { break }
                 context.write(self.wrapOutboundOut(answer), promise: nil)
                 self.needsFlush = true
@@ -92,7 +101,7 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Where the decoder will be once it has `bytes`, which start at a request's beginning: found
     /// by reading each head in them, as the decoder will.
-    static func follow(_ bytes: ByteBuffer) -> State {
+    static func follow(_ bytes: ByteBuffer, pieces: Int = 1) -> State {
         var bytes = bytes
         while bytes.readableBytes > 0 {
             switch bytes.withUnsafeReadableBytes({ PlainRequestHead.scan($0, build: false) }) {
@@ -101,7 +110,7 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
                 if head.closes { return .decoderOnly }
                 bytes.moveReaderIndex(forwardBy: head.length)
             case .incomplete:
-                return .within(bytes)
+                return .within(bytes, pieces: pieces)
             case .unusual:
                 return .decoderOnly
             }

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 
 /// Answers a fresh cache hit synchronously, on the connection's event loop, with no task and no
-/// router: the core of the fast path (``FastHitHandler``).
+/// router: the core of the fast path (``FastFront``).
 ///
 /// It decides with the same functions the router's path calls: ``AccessGate`` for the key, its
 /// scope and the client's rate, ``ReadQuery`` for the cache key, ``ResponseCache/freshLocalHit(_:policy:)``
@@ -169,6 +169,7 @@ extension CacheHeaders.Answer {
             put("Date: ")
             put(date)
             put("\r\n\r\n")
+            precondition(at == headLength, "the answer's head was sized wrong")
             return at
         }
         if let body = self.body { buffer.writeImmutableBuffer(body) }

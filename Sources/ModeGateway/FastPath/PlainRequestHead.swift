@@ -22,9 +22,12 @@ struct PlainRequestHead {
     /// Whether it asks to close the connection.
     var closes: Bool
 
-    /// The longest head the fast path waits for; a longer one is the decoder's (whose own limits
-    /// are far larger).
+    /// The longest head the fast path waits for, and the most fields it reads; a longer or fuller
+    /// head is the decoder's. Both are well inside the decoder's own limits
+    /// (``GatewayChannel/decoderLimits``, checked where the pipeline is built), so that every head
+    /// read here as plain is one the decoder takes too.
     static let limit = 8192
+    static let maxFields = 100
 
     enum Scan {
         /// A plain head: built in full when asked to, else only its length and `closes`.
@@ -73,6 +76,7 @@ struct PlainRequestHead {
         var closes = false
         var connections = 0
         var fields = HTTPFields()
+        var lines = 0
         while true {
             guard at < count else { return count > Self.limit ? .unusual : .incomplete }
             if byte(at) == UInt8(ascii: "\r") {
@@ -81,6 +85,8 @@ struct PlainRequestHead {
                 at += 2
                 break
             }
+            lines += 1
+            guard lines <= Self.maxFields else { return .unusual }
             let nameStart = at
             while at < count, Self.isTokenByte(byte(at)) { at += 1 }
             guard at < count else { return count > Self.limit ? .unusual : .incomplete }

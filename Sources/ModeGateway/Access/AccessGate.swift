@@ -43,6 +43,27 @@ struct AccessGate: Sendable {
         return Identity(client: "key:" + record.name, name: record.name, scope: record.scope)
     }
 
+    /// What one connection was last identified as: for a connection that repeats its `Host` and
+    /// `Authorization`, as clients do, ``identify(authority:fields:address:remembering:)`` is a
+    /// comparison. The keys and allowed hosts never change while the gateway runs, and the
+    /// address is the connection's.
+    struct Remembered {
+        fileprivate let authority: String?
+        fileprivate let authorization: String?
+        fileprivate let identity: Identity
+    }
+
+    /// ``identify(authority:fields:address:)`` for a connection's requests, remembering the last
+    /// identity. It reads exactly what that function reads: the `Host`, `Authorization` and the
+    /// address (fixed for a connection).
+    func identify(authority: String?, fields: HTTPFields, address: String?, remembering last: inout Remembered?) throws(GatewayError) -> Identity {
+        let authorization = fields[.authorization]
+        if let last, last.authority == authority, last.authorization == authorization { return last.identity }
+        let identity = try self.identify(authority: authority, fields: fields, address: address)
+        last = Remembered(authority: authority, authorization: authorization, identity: identity)
+        return identity
+    }
+
     /// Refuses an identity whose scope is below what the route needs.
     func authorize(_ identity: Identity, required: Scope) throws(GatewayError) {
         guard identity.scope >= required else { throw .insufficientScope(required: required.rawValue) }

@@ -52,12 +52,14 @@ final class HitCore: Sendable {
         self.log = log
     }
 
-    /// One connection's state for the fast path: its `Date` header, and what its last target
+    /// One connection's state for the fast path: its `Date` header, what its last target
     /// resolved to (clients poll the same URL, and a target's route and cache key depend on
-    /// nothing else).
+    /// nothing else), who it last was, and its last request's metric handles.
     struct Connection {
         var date = HTTPDate()
         fileprivate var last: Resolved?
+        fileprivate var identity: AccessGate.Remembered?
+        fileprivate var metrics: GatewayMetrics.RequestMetrics?
     }
 
     /// A target's route and cache key.
@@ -99,7 +101,13 @@ final class HitCore: Sendable {
             resolved = found
         }
         let route = resolved.route
-        guard let identity = try? self.access.identify(authority: request.authority, fields: fields, address: address),
+        guard
+            let identity = try? self.access.identify(
+                authority: request.authority,
+                fields: fields,
+                address: address,
+                remembering: &connection.identity
+            ),
             (try? self.access.authorize(identity, required: route.scope)) != nil
         else { return nil }
         guard let lookup = self.cache.freshLocalHit(resolved.key, policy: route.compiled.cachePolicy) else { return nil }
@@ -120,7 +128,8 @@ final class HitCore: Sendable {
             route: route.compiled.spec.path,
             status: answer.status.code,
             duration: ContinuousClock.now - started,
-            facts: facts
+            facts: facts,
+            remembering: &connection.metrics
         )
         return answer.http1(date: connection.date.now(), allocator: allocator)
     }

@@ -32,12 +32,18 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// The metrics of one kind of request, made once per route, method and status.
-    private struct RequestMetrics: Sendable {
-        let count: CoreMetrics.Counter
-        let duration: CoreMetrics.Timer
+    /// The count and duration of one (route, method, status).
+    struct RequestMetrics: Sendable {
+        fileprivate let key: RequestKey
+        fileprivate let count: CoreMetrics.Counter
+        fileprivate let duration: CoreMetrics.Timer
+
+        func matches(route: String, method: String, status: Int) -> Bool {
+            self.key.status == status && self.key.route == route && self.key.method == method
+        }
     }
 
-    private struct RequestKey: Hashable {
+    fileprivate struct RequestKey: Hashable {
         let route: String
         let method: String
         let status: Int
@@ -47,17 +53,24 @@ public final class GatewayMetrics: Sendable {
 
     /// One answered request.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
+        self.record(self.requestMetrics(route: route, method: method, status: status), duration: duration)
+    }
+
+    /// The handles for one (route, method, status), made on first use.
+    func requestMetrics(route: String, method: String, status: Int) -> RequestMetrics {
         let key = RequestKey(route: route, method: method, status: status)
-        let metrics =
-            self.requestMetrics.withLock { $0[key] }
-            ?? {
-                let made = RequestMetrics(
-                    count: self.counter("http_requests_total", [("route", route), ("method", method), ("status", String(status))]),
-                    duration: self.timer("http_request_duration_seconds", [("route", route), ("method", method)])
-                )
-                self.requestMetrics.withLock { $0[key] = made }
-                return made
-            }()
+        if let known = self.requestMetrics.withLock({ $0[key] }) { return known }
+        let made = RequestMetrics(
+            key: key,
+            count: self.counter("http_requests_total", [("route", route), ("method", method), ("status", String(status))]),
+            duration: self.timer("http_request_duration_seconds", [("route", route), ("method", method)])
+        )
+        self.requestMetrics.withLock { $0[key] = made }
+        return made
+    }
+
+    /// One request, on handles already found.
+    func record(_ metrics: RequestMetrics, duration: Duration) {
         metrics.count.increment()
         metrics.duration.recordNanoseconds(Self.nanoseconds(duration))
     }

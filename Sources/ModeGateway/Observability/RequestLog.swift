@@ -21,6 +21,32 @@ struct RequestLog: Sendable {
     /// cache status, upstream calls and status, and the client key's name.
     func record(requestID: String, method: String, route: String, status: Int, duration: Duration, facts: RequestTrace.Facts) {
         self.metrics.recordRequest(route: route, method: method, status: status, duration: duration)
+        self.writeLine(requestID: requestID, method: method, route: route, status: status, duration: duration, facts: facts)
+    }
+
+    /// ``record(requestID:method:route:status:duration:facts:)`` for a connection's requests,
+    /// remembering the last request's metric handles (a polling client repeats its route and status).
+    func record(
+        requestID: String,
+        method: String,
+        route: String,
+        status: Int,
+        duration: Duration,
+        facts: RequestTrace.Facts,
+        remembering last: inout GatewayMetrics.RequestMetrics?
+    ) {
+        let handles: GatewayMetrics.RequestMetrics
+        if let last, last.matches(route: route, method: method, status: status) {
+            handles = last
+        } else {
+            handles = self.metrics.requestMetrics(route: route, method: method, status: status)
+            last = handles
+        }
+        self.metrics.record(handles, duration: duration)
+        self.writeLine(requestID: requestID, method: method, route: route, status: status, duration: duration, facts: facts)
+    }
+
+    private func writeLine(requestID: String, method: String, route: String, status: Int, duration: Duration, facts: RequestTrace.Facts) {
         guard self.writesLines else { return }
         var metadata: Logger.Metadata = [
             "request_id": .string(requestID),

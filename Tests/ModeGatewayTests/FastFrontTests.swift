@@ -250,6 +250,42 @@ struct FastFrontTests {
         }
     }
 
+    @Test("One connection, many keys: each request is identified by its own key, remembered or not")
+    func keysChangeOnOneConnection() async throws {
+        try await GatewayHarness.with(configure: { $0.keys = GatewayHarness.Keys.store }) { harness in
+            let admin = [("Authorization", "Bearer \(GatewayHarness.Keys.admin)")]
+            #expect(try await harness.get("/datasets/ds0001", headers: admin).status == 200)
+            let client = try RawClient(port: harness.gatewayPort)
+            defer { client.close() }
+            func hit(_ id: String, _ authorization: String?) async throws -> String {
+                let header = authorization.map { "Authorization: \($0)\r\n" } ?? ""
+                return try await client.exchange(
+                    "GET /datasets/ds0001 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: \(id)\r\n\(header)\r\n",
+                    answers: 1
+                )[0]
+            }
+            // The same key twice (the second from memory), then another of the same length but
+            // one byte, then none, then the first again.
+            let read = "Bearer \(GatewayHarness.Keys.read)"
+            var wrong = Array(read.utf8)
+            wrong[wrong.count - 1] = wrong[wrong.count - 1] == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "a")
+            #expect(try await hit("k-1", read).hasPrefix("HTTP/1.1 200"))
+            #expect(try await hit("k-2", read).hasPrefix("HTTP/1.1 200"))
+            #expect(try await hit("k-3", String(decoding: wrong, as: UTF8.self)).hasPrefix("HTTP/1.1 401"))
+            #expect(try await hit("k-4", nil).hasPrefix("HTTP/1.1 401"))
+            #expect(try await hit("k-5", "Bearer \(GatewayHarness.Keys.admin)").hasPrefix("HTTP/1.1 200"))
+            #expect(try await hit("k-6", read).hasPrefix("HTTP/1.1 200"))
+            let clients = (1...6).map { id in
+                harness.traffic.logLines.first { $0.contains("request_id=k-\(id) ") }.flatMap { line in
+                    line.split(separator: " ").first { $0.hasPrefix("client=") }.map(String.init)
+                } ?? "none"
+            }
+            #expect(clients == ["client=reader", "client=reader", "none", "none", "client=operator", "client=reader"])
+        }
+        #expect(AccessGate.sameSecret("Bearer a", "Bearer a") && AccessGate.sameSecret(nil, nil))
+        #expect(!AccessGate.sameSecret("Bearer a", "Bearer b") && !AccessGate.sameSecret("Bearer a", nil) && !AccessGate.sameSecret("a", "ab"))
+    }
+
     @Test("A head split over reads goes to the router; the fast path takes up the next plain request")
     func splitHeads() async throws {
         try await GatewayHarness.with { harness in

@@ -58,10 +58,22 @@ struct AccessGate: Sendable {
     /// address (fixed for a connection).
     func identify(authority: String?, fields: HTTPFields, address: String?, remembering last: inout Remembered?) throws(GatewayError) -> Identity {
         let authorization = fields[.authorization]
-        if let last, last.authority == authority, last.authorization == authorization { return last.identity }
+        if let last, last.authority == authority, Self.sameSecret(last.authorization, authorization) { return last.identity }
         let identity = try self.identify(authority: authority, fields: fields, address: address)
         last = Remembered(authority: authority, authorization: authorization, identity: identity)
         return identity
+    }
+
+    /// Whether two `Authorization` values are the same, looking at every byte of equal-length
+    /// values: a connection pooled by a proxy may carry several clients' keys, and the time taken
+    /// must not say where a guess first differed (``KeyStore`` compares digests the same way).
+    static func sameSecret(_ first: String?, _ second: String?) -> Bool {
+        guard let first, let second else { return first == nil && second == nil }
+        let (a, b) = (first.utf8, second.utf8)
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0
     }
 
     /// Refuses an identity whose scope is below what the route needs.

@@ -31,8 +31,7 @@ public final class GatewayMetrics: Sendable {
         self.factory = factory
     }
 
-    /// The metrics of one kind of request, made once per route, method and status.
-    /// The count and duration of one (route, method, status).
+    /// The count and duration of one (route, method, status), made once for each.
     struct RequestMetrics: Sendable {
         fileprivate let key: RequestKey
         fileprivate let count: CoreMetrics.Counter

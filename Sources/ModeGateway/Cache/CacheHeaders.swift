@@ -6,22 +6,56 @@ import NIOCore
 /// The headers of a JSON answer (`ETag`, `Cache-Control`, `X-Cache`, `Age`) and the 304 flow
 /// for `If-None-Match`. Works on stored bytes only: nothing here reads or copies the body.
 enum CacheHeaders {
-    /// A cached read's answer as it goes on the wire, all but `Date`: the status, the header
-    /// fields in the order the router writes them, and the body (none for 304, and none for HEAD,
-    /// whose `Content-Length` says what GET would send).
+    /// Receives an answer's header fields one by one, in the order they go on the wire.
+    protocol FieldSink {
+        mutating func add(_ name: HTTPField.Name, _ value: String)
+        /// A field whose value is `prefix` and then a whole number (`private, max-age=60`, `0`).
+        mutating func add(_ name: HTTPField.Name, _ prefix: StaticString, _ number: Int)
+    }
+
+    /// A cached read's answer as it goes on the wire, all but `Date`: the status, what its header
+    /// fields say, and the body (none for 304, and none for HEAD, whose `Content-Length` says
+    /// what GET would send). ``fields(into:)`` is the one list of its fields, in order.
     struct Answer {
         var status: HTTPResponse.Status
-        /// The header fields, in order: names and values only, so that the fast path can write
-        /// them without building `HTTPFields` (every value here is already a legal field value).
-        var headers: [(name: HTTPField.Name, value: String)]
+        var etag: String
+        var maxAge: Int
+        var cacheStatus: ResponseCache.Status
+        var age: Int
+        /// The entity's length; nil for 304.
+        var length: Int?
+        var requestID: String
         var body: ByteBuffer?
+
+        /// The header fields, in order (every value here is already a legal field value).
+        func fields<Sink: FieldSink>(into sink: inout Sink) {
+            if self.length != nil { sink.add(.contentType, "application/json") }
+            sink.add(.eTag, self.etag)
+            sink.add(.cacheControl, "private, max-age=", self.maxAge)
+            sink.add(.xCache, self.cacheStatus.rawValue)
+            if self.cacheStatus != .bypass { sink.add(.age, "", self.age) }
+            // A 304 has no length to give (NIO's encoder would drop one).
+            if let length = self.length { sink.add(.contentLength, "", length) }
+            sink.add(.requestID, self.requestID)
+        }
 
         /// The header fields, for Hummingbird's response.
         var fields: HTTPFields {
-            var fields = HTTPFields()
-            fields.reserveCapacity(self.headers.count)
-            for (name, value) in self.headers { fields.append(HTTPField(name: name, value: value)) }
-            return fields
+            var sink = FieldList()
+            self.fields(into: &sink)
+            return sink.fields
+        }
+    }
+
+    private struct FieldList: FieldSink {
+        var fields = HTTPFields()
+
+        init() { self.fields.reserveCapacity(8) }
+
+        mutating func add(_ name: HTTPField.Name, _ value: String) { self.fields.append(HTTPField(name: name, value: value)) }
+
+        mutating func add(_ name: HTTPField.Name, _ prefix: StaticString, _ number: Int) {
+            self.fields.append(HTTPField(name: name, value: prefix.description + String(number)))
         }
     }
 
@@ -31,20 +65,16 @@ enum CacheHeaders {
     static func answer(for lookup: ResponseCache.Lookup, ifNoneMatch: String?, requestID: String, isHead: Bool) -> Answer {
         let etag = lookup.response.etag
         let notModified = ifNoneMatch.map { Self.matches($0, etag: etag) } ?? false
-        var headers: [(name: HTTPField.Name, value: String)] = []
-        headers.reserveCapacity(8)
-        if !notModified { headers.append((.contentType, "application/json")) }
-        headers.append((.eTag, etag))
-        headers.append((.cacheControl, "private, max-age=" + String(Self.wholeSeconds(lookup.freshFor))))
-        headers.append((.xCache, lookup.status.rawValue))
-        if lookup.status != .bypass {
-            headers.append((.age, String(Self.wholeSeconds(lookup.age))))
-        }
-        // A 304 has no length to give (NIO's encoder would drop one).
-        if !notModified { headers.append((.contentLength, String(lookup.response.body.readableBytes))) }
-        headers.append((.requestID, requestID))
-        if notModified { return Answer(status: .notModified, headers: headers, body: nil) }
-        return Answer(status: .ok, headers: headers, body: isHead ? nil : lookup.response.body)
+        return Answer(
+            status: notModified ? .notModified : .ok,
+            etag: etag,
+            maxAge: Int(Self.wholeSeconds(lookup.freshFor)),
+            cacheStatus: lookup.status,
+            age: Int(Self.wholeSeconds(lookup.age)),
+            length: notModified ? nil : lookup.response.body.readableBytes,
+            requestID: requestID,
+            body: notModified || isHead ? nil : lookup.response.body
+        )
     }
 
     /// The router's response for a looked-up answer (HEAD loses its body later, in ``HeadResponder``).

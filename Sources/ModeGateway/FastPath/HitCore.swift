@@ -138,50 +138,81 @@ final class HitCore: Sendable {
 extension CacheHeaders.Answer {
     /// The answer as HTTP/1.1 bytes, with `Date` last: what Hummingbird's response writer, NIO's
     /// HTTP types codec and its HTTP/1 encoder write for the router's answer (the fast path's
-    /// equivalence test holds them to it).
+    /// equivalence test holds them to it). The head is written straight into the buffer, numbers
+    /// included, with no string made for it.
     func http1(date: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let code = String(self.status.code)
         // NIO's reason phrase for the code, as its encoder writes it.
         let reason = HTTPResponseStatus(statusCode: self.status.code).reasonPhrase
-        var headLength = "HTTP/1.1 ".utf8.count + code.utf8.count + 1 + reason.utf8.count + 2
-        for (name, value) in self.headers { headLength += name.rawName.utf8.count + 2 + value.utf8.count + 2 }
-        headLength += "Date: ".utf8.count + date.utf8.count + 4
-        var buffer = allocator.buffer(capacity: headLength + (self.body?.readableBytes ?? 0))
-        // One copy of each part into the buffer, rather than a checked write of each.
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: headLength) { out in
-            var at = 0
-            func put(_ text: String) {
-                let copied = text.utf8.withContiguousStorageIfAvailable { bytes in
-                    UnsafeMutableRawBufferPointer(rebasing: out[at..<at + bytes.count]).copyMemory(from: UnsafeRawBufferPointer(bytes))
-                    return bytes.count
-                }
-                if let copied {
-                    at += copied
-                } else {
-                    for byte in text.utf8 {
-                        out[at] = byte
-                        at += 1
-                    }
-                }
-            }
-            put("HTTP/1.1 ")
-            put(code)
-            put(" ")
-            put(reason)
-            put("\r\n")
-            for (name, value) in self.headers {
-                put(name.rawName)
-                put(": ")
-                put(value)
-                put("\r\n")
-            }
-            put("Date: ")
-            put(date)
-            put("\r\n\r\n")
-            precondition(at == headLength, "the answer's head was sized wrong")
-            return at
+        // Room for the status line, every field's name and number, the strings, and `Date`.
+        let bound = 320 + reason.utf8.count + self.etag.utf8.count + self.requestID.utf8.count + date.utf8.count
+        var buffer = allocator.buffer(capacity: bound + (self.body?.readableBytes ?? 0))
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { out in
+            var head = HeadWriter(out: out)
+            head.put("HTTP/1.1 ")
+            head.put(number: self.status.code)
+            head.put(" ")
+            head.put(reason)
+            head.put("\r\n")
+            self.fields(into: &head)
+            head.put("Date: ")
+            head.put(date)
+            head.put("\r\n\r\n")
+            return head.at
         }
         if let body = self.body { buffer.writeImmutableBuffer(body) }
         return buffer
+    }
+
+    /// Writes a head into memory sized for it: every write checks that it fits.
+    private struct HeadWriter: CacheHeaders.FieldSink {
+        let out: UnsafeMutableRawBufferPointer
+        var at = 0
+
+        mutating func add(_ name: HTTPField.Name, _ value: String) {
+            self.put(name.rawName)
+            self.put(": ")
+            self.put(value)
+            self.put("\r\n")
+        }
+
+        mutating func add(_ name: HTTPField.Name, _ prefix: StaticString, _ number: Int) {
+            self.put(name.rawName)
+            self.put(": ")
+            self.put(prefix)
+            self.put(number: number)
+            self.put("\r\n")
+        }
+
+        mutating func put(_ bytes: UnsafeRawBufferPointer) {
+            precondition(self.at + bytes.count <= self.out.count, "the answer's head outgrew its room")
+            UnsafeMutableRawBufferPointer(rebasing: self.out[self.at..<self.at + bytes.count]).copyMemory(from: bytes)
+            self.at += bytes.count
+        }
+
+        mutating func put(_ text: StaticString) {
+            self.put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        mutating func put(_ text: String) {
+            var text = text
+            text.withUTF8 { self.put(UnsafeRawBufferPointer($0)) }
+        }
+
+        /// A whole number in decimal (never negative here: codes, seconds, lengths).
+        mutating func put(number: Int) {
+            precondition(number >= 0 && self.at + 20 <= self.out.count, "the answer's head outgrew its room")
+            var digits = 1
+            var rest = number / 10
+            while rest > 0 {
+                digits += 1
+                rest /= 10
+            }
+            var value = number
+            for index in stride(from: self.at + digits - 1, through: self.at, by: -1) {
+                self.out[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+            self.at += digits
+        }
     }
 }

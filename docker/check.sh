@@ -219,6 +219,7 @@ scaled_down  # containers left by an earlier, interrupted run would otherwise be
 # On failure, what each container said: the gateway's problem detail alone rarely tells why.
 scaled_fail() {
     cat "$work/answer" 2>/dev/null; echo
+    podman ps -a --format '{{.Names}} {{.Status}}' 2>&1
     for name in $(podman ps -a --format '{{.Names}}' | grep -E 'redis|gateway-|balancer|simulator'); do
         echo "-- $name"; podman logs --tail 15 "$name" 2>&1
     done
@@ -234,6 +235,12 @@ for _ in $(seq 1 300); do
     fi
 done
 [ "$ready" -ge 6 ] || scaled_fail "the scaled stack did not become ready"
+# The replicas are ready before the simulator need be (a replica's readiness is its own and
+# Redis's): wait until a read goes all the way to the simulator, which podman may start last.
+for _ in $(seq 1 150); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8088/datasets/ds0002)" = 200 ] && break
+    sleep 0.2
+done
 # Every round goes through nginx's round robin: a write through one replica, then reads
 # through the next ones, which must show it.
 for round in 1 2 3 4 5 6; do

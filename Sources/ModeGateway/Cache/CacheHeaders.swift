@@ -17,13 +17,14 @@ enum CacheHeaders {
     /// fields say, and the body (none for 304, and none for HEAD, whose `Content-Length` says
     /// what GET would send). ``fields(into:)`` is the one list of its fields, in order.
     struct Answer {
-        var status: HTTPResponse.Status
         var etag: String
         var maxAge: Int
         var cacheStatus: ResponseCache.Status
         var age: Int
         /// The entity's length; nil for 304.
         var length: Int?
+        /// 200, or 304 when the client already has the entity (then there is no length to give).
+        var status: HTTPResponse.Status { self.length == nil ? .notModified : .ok }
         var requestID: String
         var body: ByteBuffer?
 
@@ -66,7 +67,6 @@ enum CacheHeaders {
         let etag = lookup.response.etag
         let notModified = ifNoneMatch.map { Self.matches($0, etag: etag) } ?? false
         return Answer(
-            status: notModified ? .notModified : .ok,
             etag: etag,
             maxAge: Int(Self.wholeSeconds(lookup.freshFor)),
             cacheStatus: lookup.status,

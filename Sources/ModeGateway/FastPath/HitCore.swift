@@ -1,6 +1,5 @@
 import HTTPTypes
 import NIOCore
-import NIOHTTP1
 
 /// Answers a fresh cache hit synchronously, on the connection's event loop, with no task and no
 /// router: the core of the fast path (``FastFront``).
@@ -141,8 +140,8 @@ extension CacheHeaders.Answer {
     /// equivalence test holds them to it). The head is written straight into the buffer, numbers
     /// included, with no string made for it.
     func http1(date: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        // NIO's reason phrase for the code, as its encoder writes it.
-        let reason = HTTPResponseStatus(statusCode: self.status.code).reasonPhrase
+        // The reason phrase the router's answer carries through NIO's HTTP types codec.
+        let reason = self.status.reasonPhrase
         // Room for the status line, every field's name and number, the strings, and `Date`.
         let bound = 320 + reason.utf8.count + self.etag.utf8.count + self.requestID.utf8.count + date.utf8.count
         var buffer = allocator.buffer(capacity: bound + (self.body?.readableBytes ?? 0))

@@ -50,11 +50,6 @@ public final class GatewayMetrics: Sendable {
 
     private let requestMetrics = Mutex<[RequestKey: RequestMetrics]>([:])
 
-    /// One answered request.
-    func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        self.record(self.requestMetrics(route: route, method: method, status: status), duration: duration)
-    }
-
     /// The handles for one (route, method, status), made on first use.
     func requestMetrics(route: String, method: String, status: Int) -> RequestMetrics {
         let key = RequestKey(route: route, method: method, status: status)

@@ -20,8 +20,8 @@ struct RequestLog: Sendable {
     /// Records one answered request: request id, method, route template, status, duration,
     /// cache status, upstream calls and status, and the client key's name.
     func record(requestID: String, method: String, route: String, status: Int, duration: Duration, facts: RequestTrace.Facts) {
-        self.metrics.recordRequest(route: route, method: method, status: status, duration: duration)
-        self.writeLine(requestID: requestID, method: method, route: route, status: status, duration: duration, facts: facts)
+        var handles: GatewayMetrics.RequestMetrics?
+        self.record(requestID: requestID, method: method, route: route, status: status, duration: duration, facts: facts, remembering: &handles)
     }
 
     /// ``record(requestID:method:route:status:duration:facts:)`` for a connection's requests,

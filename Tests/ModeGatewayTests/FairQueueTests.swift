@@ -45,7 +45,7 @@ struct FairQueueTests {
     @Test("A quiet client's one request goes ahead of a busy client's queue")
     func quietClientIsNotStarved() async throws {
         let clock = SteppedClock()
-        let executor = Self.executor(rate: 10, burst: 1, maxQueueWait: .seconds(60), clock: clock)
+        let executor = try Self.executor(rate: 10, burst: 1, maxQueueWait: .seconds(60), clock: clock)
         let order = ServedOrder()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<20 {
@@ -81,7 +81,7 @@ struct FairQueueTests {
     func admissionIsPerClient() async throws {
         let clock = SteppedClock()
         // One slot a second; a call may wait three.
-        let executor = Self.executor(rate: 1, burst: 1, maxQueueWait: .seconds(3), clock: clock)
+        let executor = try Self.executor(rate: 1, burst: 1, maxQueueWait: .seconds(3), clock: clock)
         try await executor.waitForPermission(client: "key:busy", deadline: .seconds(100))
         let outcomes = ServedOrder()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -124,7 +124,7 @@ struct FairQueueTests {
     @Test("A request cancelled while it waits leaves the queue and the others still go")
     func cancellation() async throws {
         let clock = SteppedClock()
-        let executor = Self.executor(rate: 1, burst: 1, maxQueueWait: .seconds(60), clock: clock)
+        let executor = try Self.executor(rate: 1, burst: 1, maxQueueWait: .seconds(60), clock: clock)
         try await executor.waitForPermission(client: "a", deadline: .seconds(100))
         let cancelled = Task { try await executor.waitForPermission(client: "a", deadline: .seconds(100)) }
         try await clock.until { executor.statistics.limiterWaits == 1 }
@@ -151,13 +151,13 @@ struct FairQueueTests {
         #expect(goes(UpstreamExecutor.afterQueueing(&breaker, isProbe: true, now: .seconds(3))) == true)
     }
 
-    static func executor(rate: Double, burst: Int, maxQueueWait: Duration, clock: SteppedClock) -> UpstreamExecutor {
+    static func executor(rate: Double, burst: Int, maxQueueWait: Duration, clock: SteppedClock) throws -> UpstreamExecutor {
         var settings = UpstreamExecutor.Settings()
         settings.ratePerSecond = rate
         settings.burst = burst
         settings.maxQueueWait = maxQueueWait
         let logger = Logger(label: "test")
-        let client = ModeClient(
+        let client = try ModeClient(
             httpClient: .shared,
             baseURL: "http://127.0.0.1:9/api",
             credentials: ModeCredentials(token: "t", secret: "s"),

@@ -16,11 +16,12 @@ public func buildApplication(
     let spec = try SpecDocument.load()
     let census = ConnectionGuard.Census(limit: configuration.maxConnections)
     let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .gateway(configuration))
-    let client = ModeClient(
+    let client = try ModeClient(
         httpClient: httpClient,
         baseURL: configuration.modeURL,
         credentials: configuration.credentials,
         maxResponseBytes: configuration.maxResponseBytes,
+        connectTimeout: configuration.connectTimeout,
         logger: logger
     )
     let metrics = GatewayMetrics()
@@ -128,7 +129,8 @@ public func buildApplication(
             )
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-        services: [HTTPClientService(client: httpClient) as any Service] + (fleet.map { [Fleet.Service(fleet: $0)] } ?? []),
+        services: [HTTPClientService(client: httpClient, connections: client.connections) as any Service]
+            + (fleet.map { [Fleet.Service(fleet: $0)] } ?? []),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? 0
             logger.notice(
@@ -285,13 +287,17 @@ extension TimeAmount {
     }
 }
 
-/// Shuts the upstream HTTP client down once the server has stopped, so in-flight upstream calls
-/// can finish during a graceful shutdown.
-struct HTTPClientService: Service {
+/// Shuts the upstream connections down once the server has stopped, so in-flight upstream calls
+/// can finish during a graceful shutdown. It holds no credentials: the service lifecycle logs it.
+struct HTTPClientService: Service, CustomStringConvertible {
     let client: HTTPClient
+    let connections: UpstreamConnections
+
+    var description: String { "HTTPClientService" }
 
     func run() async throws {
         try? await gracefulShutdown()
+        self.connections.close()
         try await self.client.shutdown()
     }
 }

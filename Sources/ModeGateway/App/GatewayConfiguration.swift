@@ -103,7 +103,7 @@ public struct GatewayConfiguration: Sendable {
         self.host = parse.string("http.host") ?? self.host
         self.port = try parse.int("http.port", in: 0...65535) ?? self.port
         if let url = parse.string("mode.api.url") {
-            guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
+            guard UpstreamConnections.Origin(url: url) != nil else {
                 throw ConfigurationError(key: "mode.api.url", reason: "must be an http:// or https:// URL.")
             }
             self.modeURL = url

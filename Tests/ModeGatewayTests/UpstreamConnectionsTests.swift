@@ -1,0 +1,408 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+import Testing
+
+@testable import ModeGateway
+
+@Suite("The upstream connections: one exchange at a time, read whole")
+struct UpstreamConnectionsTests {
+    @Test("Reads the URLs the gateway is given for Mode, and refuses the rest")
+    func origins() throws {
+        let mode = try #require(UpstreamConnections.Origin(url: "https://app.mode.com/api"))
+        #expect(mode.tls && mode.host == "app.mode.com" && mode.port == 443 && mode.basePath == "/api")
+        #expect(mode.hostHeader == "app.mode.com")
+        let local = try #require(UpstreamConnections.Origin(url: "http://127.0.0.1:8080/api/"))
+        #expect(!local.tls && local.host == "127.0.0.1" && local.port == 8080 && local.basePath == "/api")
+        #expect(local.hostHeader == "127.0.0.1:8080")
+        let v6 = try #require(UpstreamConnections.Origin(url: "http://[::1]:9/x"))
+        #expect(v6.host == "::1" && v6.hostHeader == "[::1]:9")
+        #expect(UpstreamConnections.Origin(url: "http://mode.internal")?.basePath == "")
+        #expect(UpstreamConnections.Origin(url: "http://mode.internal:80/api")?.hostHeader == "mode.internal")
+        for refused in [
+            "ftp://mode.com", "http://", "https:///api", "http://user:pw@mode.com/api", "http://mode.com:0/",
+            "http://mode.com:99999/", "http://mode.com:8a/", "http://mode.com:/", "http://mode.com/api?x=1", "http://mode.com/a#b",
+            "http://mode.com/a b", "http://[::1/", "http://[::1]x/", "mode.com/api",
+        ] {
+            #expect(UpstreamConnections.Origin(url: refused) == nil, "\(refused)")
+        }
+    }
+
+    @Test("Calls in turn share one connection; Connection: close ends it; the head is the one given, with Host and length")
+    func keepAlive() async throws {
+        let server = try await ScriptedServer.start { index, _ in
+            index == 1
+                ? .answer(Self.answer(status: "200 OK", headers: ["Connection: close"], body: Array("second".utf8)), close: true)
+                : .answer(Self.ok(index == 0 ? "first" : "third"))
+        }
+        defer { server.stop() }
+        let connections = try server.client()
+        let first = try await connections.exchange(Self.get("/demo/datasets/a"), body: nil, deadline: .now() + .seconds(5))
+        #expect(first.status == .ok && String(buffer: first.body) == "first")
+        let second = try await connections.exchange(Self.get("/demo/datasets/b"), body: nil, deadline: .now() + .seconds(5))
+        #expect(String(buffer: second.body) == "second")
+        #expect(server.accepted == 1)
+        var patch = Self.get("/demo/datasets/c")
+        patch.method = .PATCH
+        let third = try await connections.exchange(patch, body: ByteBuffer(string: "{\"a\":1}"), deadline: .now() + .seconds(5))
+        #expect(String(buffer: third.body) == "third")
+        // The second answer closed its connection: the third call needed a new one.
+        #expect(server.accepted == 2)
+        let heads = server.heads
+        #expect(heads.count == 3)
+        #expect(heads.first?.hasPrefix("GET /api/demo/datasets/a HTTP/1.1\r\n") == true)
+        #expect(heads.first?.contains("\r\nHost: 127.0.0.1:\(server.port)\r\n") == true)
+        #expect(heads.last?.hasPrefix("PATCH /api/demo/datasets/c HTTP/1.1\r\n") == true)
+        #expect(heads.last?.lowercased().contains("\r\ncontent-length: 7\r\n") == true)
+        #expect(server.bodies.last == "{\"a\":1}")
+        connections.close()
+    }
+
+    @Test("A gzip answer is decoded, and the body is bounded after decoding")
+    func gzip() async throws {
+        // {"token":"ds1","name":"Revenue"}, and 64 KiB of zeros, both gzip-encoded.
+        let small = Data(base64Encoded: "H4sIAAAAAAACA6tWKsnPTs1TslJKKTZU0lHKS8xNBXKCUstS80pTlWoBZoOM9CAAAAA=")!
+        let bomb = Data(
+            base64Encoded:
+                "H4sIAAAAAAACA+3BgQAAAACAIKX96RapCgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAGoLUUloAAABAA=="
+        )!
+        let server = try await ScriptedServer.start { index, head in
+            #expect(head.lowercased().contains("accept-encoding: deflate, gzip"))
+            let body = index == 0 ? small : bomb
+            return .answer(Self.answer(status: "200 OK", headers: ["Content-Encoding: gzip"], body: [UInt8](body)))
+        }
+        defer { server.stop() }
+        let connections = try server.client(maxResponseBytes: 8192)
+        let decoded = try await connections.exchange(Self.get("/x"), body: nil, deadline: .now() + .seconds(5))
+        #expect(String(buffer: decoded.body) == #"{"token":"ds1","name":"Revenue"}"#)
+        await #expect(throws: UpstreamFailure.responseTooLarge) {
+            _ = try await connections.exchange(Self.get("/bomb"), body: nil, deadline: .now() + .seconds(5))
+        }
+    }
+
+    @Test("Too large by its Content-Length or by its chunks: refused, and the connection is not kept")
+    func tooLarge() async throws {
+        let chunk = String(repeating: "x", count: 600)
+        let server = try await ScriptedServer.start { index, _ in
+            switch index {
+            case 0: .answer(Self.answer(status: "200 OK", headers: [], body: Array(String(repeating: "y", count: 2000).utf8)))
+            case 1:
+                .answer(
+                    Array(
+                        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n\(chunk)\r\n258\r\n\(chunk)\r\n0\r\n\r\n".utf8
+                    )
+                )
+            default: .answer(Self.ok("fits"))
+            }
+        }
+        defer { server.stop() }
+        let connections = try server.client(maxResponseBytes: 1024)
+        await #expect(throws: UpstreamFailure.responseTooLarge) {
+            _ = try await connections.exchange(Self.get("/long"), body: nil, deadline: .now() + .seconds(5))
+        }
+        await #expect(throws: UpstreamFailure.responseTooLarge) {
+            _ = try await connections.exchange(Self.get("/chunks"), body: nil, deadline: .now() + .seconds(5))
+        }
+        let fits = try await connections.exchange(Self.get("/fits"), body: nil, deadline: .now() + .seconds(5))
+        #expect(String(buffer: fits.body) == "fits")
+        #expect(server.accepted == 3)
+    }
+
+    @Test("Silence is a timeout at the deadline, a close is a dropped connection, garbage is an error, a refusal never reached Mode")
+    func failures() async throws {
+        let server = try await ScriptedServer.start { index, _ in
+            switch index {
+            case 0: .silence
+            case 1: .close
+            case 2: .answer(Array("HTTP/1.1 abc\r\n\r\n".utf8))
+            default: .answer(Self.ok("after"))
+            }
+        }
+        defer { server.stop() }
+        let connections = try server.client()
+        let started = ContinuousClock.now
+        await #expect(throws: UpstreamFailure.timedOut) {
+            _ = try await connections.exchange(Self.get("/silent"), body: nil, deadline: .now() + .milliseconds(300))
+        }
+        #expect(ContinuousClock.now - started < .seconds(3))
+        await #expect(throws: UpstreamFailure.connectionDropped) {
+            _ = try await connections.exchange(Self.get("/closed"), body: nil, deadline: .now() + .seconds(5))
+        }
+        await #expect(throws: UpstreamFailure.other) {
+            _ = try await connections.exchange(Self.get("/garbage"), body: nil, deadline: .now() + .seconds(5))
+        }
+        // None of those connections was kept; the next call works on a new one.
+        let after = try await connections.exchange(Self.get("/after"), body: nil, deadline: .now() + .seconds(5))
+        #expect(String(buffer: after.body) == "after")
+        #expect(server.accepted == 4)
+
+        let closedPort = server.port
+        server.stop()
+        let refused = try UpstreamConnections(
+            origin: #require(.init(url: "http://127.0.0.1:\(closedPort)/api")),
+            connectTimeout: .seconds(2),
+            maxResponseBytes: 1024
+        )
+        await #expect(throws: UpstreamFailure.connectFailed) {
+            _ = try await refused.exchange(Self.get("/x"), body: nil, deadline: .now() + .seconds(5))
+        }
+    }
+
+    @Test("A cancelled call ends at once, and its connection with it")
+    func cancellation() async throws {
+        let server = try await ScriptedServer.start { _, _ in .silence }
+        defer { server.stop() }
+        let connections = try server.client()
+        let call = Task { try await connections.exchange(Self.get("/slow"), body: nil, deadline: .now() + .seconds(30)) }
+        while server.heads.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        call.cancel()
+        await #expect(throws: UpstreamFailure.connectionDropped) { _ = try await call.value }
+    }
+
+    @Test("close() closes the idle connections, and those still busy when their call ends")
+    func close() async throws {
+        let server = try await ScriptedServer.start { _, _ in .answer(Self.ok("ok")) }
+        defer { server.stop() }
+        let connections = try server.client()
+        _ = try await connections.exchange(Self.get("/a"), body: nil, deadline: .now() + .seconds(5))
+        #expect(server.closed == 0)
+        connections.close()
+        var waited = 0
+        while server.closed == 0, waited < 400 {
+            try await Task.sleep(for: .milliseconds(5))
+            waited += 1
+        }
+        #expect(server.closed == 1)
+        // After close, a call still works but keeps nothing.
+        _ = try await connections.exchange(Self.get("/b"), body: nil, deadline: .now() + .seconds(5))
+        waited = 0
+        while server.closed < 2, waited < 400 {
+            try await Task.sleep(for: .milliseconds(5))
+            waited += 1
+        }
+        #expect(server.closed == 2)
+    }
+
+    @Test("https: the certificate is verified against the trust roots and the host name")
+    func tls() async throws {
+        let certificate = try NIOSSLCertificate(bytes: Array(Self.certificate.utf8), format: .pem)
+        let key = try NIOSSLPrivateKey(bytes: Array(Self.privateKey.utf8), format: .pem)
+        let serverTLS = try NIOSSLContext(
+            configuration: .makeServerConfiguration(certificateChain: [.certificate(certificate)], privateKey: .privateKey(key))
+        )
+        let server = try await ScriptedServer.start(tls: serverTLS) { _, head in
+            .answer(Self.ok(head.contains("\r\nHost: localhost:") ? "secret" : "another host"))
+        }
+        defer { server.stop() }
+        var trusting = TLSConfiguration.makeClientConfiguration()
+        trusting.trustRoots = .certificates([certificate])
+        for host in ["localhost", "127.0.0.1"] {
+            let connections = try UpstreamConnections(
+                origin: #require(.init(url: "https://\(host):\(server.port)/api")),
+                connectTimeout: .seconds(2),
+                maxResponseBytes: 1024,
+                tls: trusting
+            )
+            let answer = try await connections.exchange(Self.get("/x"), body: nil, deadline: .now() + .seconds(5))
+            #expect(String(buffer: answer.body) == (host == "localhost" ? "secret" : "another host"))
+            connections.close()
+        }
+        // The system's roots do not know this certificate.
+        let strict = try UpstreamConnections(
+            origin: #require(.init(url: "https://localhost:\(server.port)/api")),
+            connectTimeout: .seconds(2),
+            maxResponseBytes: 1024
+        )
+        await #expect(throws: UpstreamFailure.other) {
+            _ = try await strict.exchange(Self.get("/x"), body: nil, deadline: .now() + .seconds(5))
+        }
+        // Nor does a certificate for localhost and 127.0.0.1 serve another address.
+        let elsewhere = try await ScriptedServer.start(host: "127.0.0.2", tls: serverTLS) { _, _ in .answer(Self.ok("secret")) }
+        defer { elsewhere.stop() }
+        let wrongName = try UpstreamConnections(
+            origin: #require(.init(url: "https://127.0.0.2:\(elsewhere.port)/api")),
+            connectTimeout: .seconds(2),
+            maxResponseBytes: 1024,
+            tls: trusting
+        )
+        await #expect(throws: UpstreamFailure.other) {
+            _ = try await wrongName.exchange(Self.get("/x"), body: nil, deadline: .now() + .seconds(5))
+        }
+    }
+
+    static func get(_ path: String) -> HTTPRequestHead {
+        HTTPRequestHead(version: .http1_1, method: .GET, uri: "/api" + path)
+    }
+
+    static func ok(_ body: String) -> [UInt8] {
+        Self.answer(status: "200 OK", headers: ["Content-Type: application/json"], body: Array(body.utf8))
+    }
+
+    static func answer(status: String, headers: [String], body: [UInt8]) -> [UInt8] {
+        let head = (["HTTP/1.1 \(status)", "Content-Length: \(body.count)"] + headers).joined(separator: "\r\n") + "\r\n\r\n"
+        return Array(head.utf8) + body
+    }
+
+    /// A self-signed certificate for `localhost` and 127.0.0.1, valid until 2126; test use only.
+    static let certificate = """
+        -----BEGIN CERTIFICATE-----
+        MIIBnDCCAUGgAwIBAgIUDP+0hUHlwMDECsyjryR4Bhg4jlEwCgYIKoZIzj0EAwIw
+        FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwMTE4MzcyOVoYDzIxMjYxMTA3
+        MTgzNzI5WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+        PQMBBwNCAATB6VsY4EAydnUCMo2IJtxE1XQJen9pmAZ+jImdkS6jWBCg8Dy/4yGI
+        ri2ab/MuRXNxL0X45Ej7IFx+K2hu6oWco28wbTAdBgNVHQ4EFgQUZD1U4prHQTJz
+        Ny7t/GaGWzpZXWIwHwYDVR0jBBgwFoAUZD1U4prHQTJzNy7t/GaGWzpZXWIwDwYD
+        VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
+        zj0EAwIDSQAwRgIhANe3RHRLtUGdWmFr96c14oU4OwKpJw8BnUw+81iSiCrXAiEA
+        9nvE2Q60WLc1siI9yGRPsU9SxIrcDWBageRVS9toZAI=
+        -----END CERTIFICATE-----
+        """
+
+    static let privateKey = """
+        -----BEGIN PRIVATE KEY-----
+        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgqMD8Aqj4szOfGwvF
+        4lZZ2Ei8TomiQvUqsBx0X6gJoyShRANCAATB6VsY4EAydnUCMo2IJtxE1XQJen9p
+        mAZ+jImdkS6jWBCg8Dy/4yGIri2ab/MuRXNxL0X45Ej7IFx+K2hu6oWc
+        -----END PRIVATE KEY-----
+        """
+}
+
+/// A loopback server that answers the n-th request it reads (over all its connections) as its
+/// script says, in raw bytes, and counts connections.
+final class ScriptedServer: Sendable {
+    enum Reply: Sendable {
+        /// These bytes, then close the connection if told.
+        case answer([UInt8], close: Bool = false)
+        /// Nothing at all.
+        case silence
+        /// Close the connection without a word.
+        case close
+    }
+
+    struct Log {
+        var accepted = 0
+        var closed = 0
+        var heads: [String] = []
+        var bodies: [String] = []
+    }
+
+    private let channel: any Channel
+    private let log: Mutex<Log>
+    let port: Int
+
+    var accepted: Int { self.log.withLock { $0.accepted } }
+    var closed: Int { self.log.withLock { $0.closed } }
+    var heads: [String] { self.log.withLock { $0.heads } }
+    var bodies: [String] { self.log.withLock { $0.bodies } }
+
+    private init(channel: any Channel) {
+        self.channel = channel
+        self.log = Mutex(Log())
+        self.port = channel.localAddress?.port ?? 0
+    }
+
+    static func start(host: String = "127.0.0.1", tls: NIOSSLContext? = nil, script: @escaping @Sendable (Int, String) -> Reply) async throws
+        -> ScriptedServer
+    {
+        // The handlers log into the server's log, which exists before the server does.
+        let pending = PendingServer()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let server = pending.server
+                    server.update { $0.accepted += 1 }
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try channel.pipeline.syncOperations.addHandler(Handler(server: server, script: script))
+                }
+            }
+            .bind(host: host, port: 0)
+            .get()
+        let started = ScriptedServer(channel: channel)
+        pending.set(started)
+        return started
+    }
+
+    func stop() {
+        try? self.channel.close().wait()
+    }
+
+    /// Changes the log; returns what the change returns.
+    func update<Result>(_ change: (inout Log) -> Result) -> Result {
+        self.log.withLock { change(&$0) }
+    }
+
+    /// A client for this server's `/api`.
+    func client(maxResponseBytes: Int = 1 << 20) throws -> UpstreamConnections {
+        try UpstreamConnections(
+            origin: #require(.init(url: "http://127.0.0.1:\(self.port)/api")),
+            connectTimeout: .seconds(2),
+            maxResponseBytes: maxResponseBytes
+        )
+    }
+
+    /// The server, for handlers: no connection is accepted before `start` returns it.
+    private final class PendingServer: Sendable {
+        private let box = Mutex<ScriptedServer?>(nil)
+        func set(_ server: ScriptedServer) { self.box.withLock { $0 = server } }
+        var server: ScriptedServer { self.box.withLock { $0! } }
+    }
+
+    private final class Handler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+
+        let server: ScriptedServer
+        let script: @Sendable (Int, String) -> Reply
+        var pending: [UInt8] = []
+
+        init(server: ScriptedServer, script: @escaping @Sendable (Int, String) -> Reply) {
+            self.server = server
+            self.script = script
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var bytes = Self.unwrapInboundIn(data)
+            self.pending += bytes.readBytes(length: bytes.readableBytes) ?? []
+            while let end = self.headEnd() {
+                let head = String(decoding: self.pending[..<end], as: UTF8.self)
+                let length =
+                    head.split(separator: "\r\n")
+                    .first { $0.lowercased().hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                guard self.pending.count >= end + length else { return }
+                let body = String(decoding: self.pending[end..<(end + length)], as: UTF8.self)
+                self.pending.removeFirst(end + length)
+                let index = self.server.update { log in
+                    log.heads.append(head)
+                    log.bodies.append(body)
+                    return log.heads.count - 1
+                }
+                switch self.script(index, head) {
+                case .answer(let bytes, let close):
+                    context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer(bytes: bytes)), promise: nil)
+                    if close { context.close(promise: nil) }
+                case .silence: break
+                case .close: context.close(promise: nil)
+                }
+            }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            self.server.update { $0.closed += 1 }
+            context.fireChannelInactive()
+        }
+
+        private func headEnd() -> Int? {
+            guard self.pending.count >= 4 else { return nil }
+            for index in 3..<self.pending.count
+            where self.pending[index - 3] == 13 && self.pending[index - 2] == 10 && self.pending[index - 1] == 13 && self.pending[index] == 10 {
+                return index + 1
+            }
+            return nil
+        }
+    }
+}

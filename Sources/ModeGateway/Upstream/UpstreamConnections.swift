@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOHTTPCompression
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Synchronization
 
 #if canImport(Glibc)
@@ -52,9 +53,7 @@ final class UpstreamConnections: Sendable {
             }
             let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
             let path = rest.dropFirst(authority.count)
-            guard !authority.isEmpty, !authority.contains("@"), !path.contains("?"), !path.contains("#"),
-                path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
-            else { return nil }
+            guard !authority.isEmpty, path.utf8.allSatisfy(Self.isPathByte) else { return nil }
             let host: Substring
             var port: Substring?
             if authority.hasPrefix("[") {
@@ -71,7 +70,8 @@ final class UpstreamConnections: Sendable {
             } else {
                 host = authority
             }
-            guard !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }) else { return nil }
+            let bracketed = authority.hasPrefix("[")
+            guard !host.isEmpty, host.utf8.allSatisfy({ bracketed ? Self.isAddressByte($0) : Self.isNameByte($0) }) else { return nil }
             if let port {
                 guard port.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let number = Int(port),
                     (1...65535).contains(number)
@@ -82,6 +82,28 @@ final class UpstreamConnections: Sendable {
             }
             self.host = String(host)
             self.basePath = path.hasSuffix("/") ? String(path.dropLast()) : String(path)
+        }
+
+        /// RFC 3986's unreserved characters, sub-delimiters and `%`: a host name's.
+        private static func isNameByte(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+            case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"): true
+            case UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"),
+                UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="):
+                true
+            default: false
+            }
+        }
+
+        /// A path segment's characters and `/` (no query, no fragment).
+        private static func isPathByte(_ byte: UInt8) -> Bool {
+            Self.isNameByte(byte) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "@") || byte == UInt8(ascii: "/")
+        }
+
+        /// An IPv6 (or future) address literal's characters, between `[` and `]`.
+        private static func isAddressByte(_ byte: UInt8) -> Bool {
+            Self.isNameByte(byte) || byte == UInt8(ascii: ":")
         }
     }
 
@@ -133,6 +155,9 @@ final class UpstreamConnections: Sendable {
     /// Sends one request and reads its whole answer before `deadline`. `head` is sent as it is,
     /// with the origin's `Host`, and `Content-Length` set for a body (and 0 for a write without one).
     func exchange(_ head: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline) async throws(UpstreamFailure) -> Answer {
+        // Nothing is sent for a call that is already cancelled or out of time.
+        guard !Task.isCancelled else { throw .connectionDropped }
+        guard deadline > .now() else { throw .timedOut }
         let channel = try await self.connection(deadline: deadline)
         let promise = channel.eventLoop.makePromise(of: ExchangeHandler.Outcome.self)
         var head = head
@@ -146,18 +171,19 @@ final class UpstreamConnections: Sendable {
         let outcome: ExchangeHandler.Outcome
         do {
             outcome = try await withTaskCancellationHandler {
-                // A connection that closed before the write has no handler left to answer it.
-                channel.writeAndFlush(exchange).whenFailure { _ in promise.fail(UpstreamFailure.connectionDropped) }
+                // A connection that closed before the write has no handler left to answer it: the
+                // request provably never left. (Once the handler has the write, it answers.)
+                channel.writeAndFlush(exchange).whenFailure { _ in promise.fail(UpstreamFailure.connectFailed) }
                 return try await promise.futureResult.get()
             } onCancel: {
                 channel.close(promise: nil)
             }
-        } catch let failure as UpstreamFailure {
-            throw failure
         } catch {
-            throw .other
+            channel.close(promise: nil)
+            throw error as? UpstreamFailure ?? .other
         }
-        if outcome.reusable { self.release(channel) } else { channel.close(promise: nil) }
+        // A cancellation that came with the answer has a close on its way: not for the next call.
+        if outcome.reusable, !Task.isCancelled { self.release(channel) } else { channel.close(promise: nil) }
         return outcome.answer
     }
 
@@ -190,8 +216,13 @@ final class UpstreamConnections: Sendable {
         let host = self.origin.host
         let maxResponseBytes = self.maxResponseBytes
         // On the caller's event loop when it runs on one: no hop between the call and its answer.
-        let bootstrap = ClientBootstrap(group: self.group.any())
-            .connectTimeout(min(self.connectTimeout, deadline - now))
+        let loop = self.group.any()
+        let connectTimeout = min(self.connectTimeout, deadline - now)
+        // A connection is ready for a call once its TLS handshake is done: a failed handshake sent
+        // nothing of the request.
+        let ready = loop.makePromise(of: Void.self)
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -204,24 +235,45 @@ final class UpstreamConnections: Sendable {
                     try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .fireError)))
                     // The decoded body is bounded, however well it compressed.
                     try sync.addHandler(NIOHTTPResponseDecompressor(limit: .size(maxResponseBytes)))
-                    try sync.addHandler(ExchangeHandler(maxResponseBytes: maxResponseBytes))
+                    try sync.addHandler(ExchangeHandler(maxResponseBytes: maxResponseBytes, handshake: tls == nil ? nil : ready))
+                    if tls == nil { ready.succeed() }
                 }
             }
+        let channel: any Channel
         do {
-            return try await bootstrap.connect(host: self.origin.host, port: self.origin.port).get()
+            channel = try await bootstrap.connect(host: self.origin.host, port: self.origin.port).get()
+            let handshakeTimeout = loop.scheduleTask(in: connectTimeout) { ready.fail(ChannelError.connectTimeout(connectTimeout)) }
+            defer { handshakeTimeout.cancel() }
+            do {
+                try await ready.futureResult.get()
+            } catch {
+                channel.close(promise: nil)
+                throw error
+            }
         } catch {
+            ready.fail(error)
             // Nothing was sent: the call never reached Mode, unless it ran out of time first.
             throw NIODeadline.now() >= deadline ? .timedOut : .connectFailed
         }
+        return channel
     }
 
     private func release(_ channel: any Channel) {
-        let kept = self.pool.withLock { pool in
-            guard !pool.closed, pool.idle.count < self.maxIdle else { return false }
-            pool.idle.append((channel, .now()))
-            return true
+        let now = NIODeadline.now()
+        let trusted = now - self.idleTimeout
+        var closing: [any Channel] = []
+        self.pool.withLock { pool in
+            // The oldest first: those idle too long go now, not only when a call comes for them.
+            while let oldest = pool.idle.first, oldest.since <= trusted || !oldest.channel.isActive {
+                closing.append(pool.idle.removeFirst().channel)
+            }
+            if !pool.closed, pool.idle.count < self.maxIdle {
+                pool.idle.append((channel, now))
+            } else {
+                closing.append(channel)
+            }
         }
-        if !kept { channel.close(promise: nil) }
+        for channel in closing { channel.close(promise: nil) }
     }
 }
 
@@ -263,17 +315,32 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let maxResponseBytes: Int
+    /// Completed when the TLS handshake is done, or failed if the connection ends first.
+    private var handshake: EventLoopPromise<Void>?
     private var state = State.idle
+    /// Whether the request under way has been written whole: a connection whose answer came
+    /// before its request was all out is not clean for the next one.
+    private var requestSent = false
 
-    init(maxResponseBytes: Int) {
+    init(maxResponseBytes: Int, handshake: EventLoopPromise<Void>? = nil) {
         self.maxResponseBytes = maxResponseBytes
+        self.handshake = handshake
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            self.handshake?.succeed()
+            self.handshake = nil
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = Self.unwrapOutboundIn(data)
         guard case .idle = self.state else {
-            // The connection closed (or is busy, which the pool never lets happen) before the call.
-            exchange.promise.fail(UpstreamFailure.connectionDropped)
+            // The connection closed (or is busy, which the pool never lets happen) before the
+            // call: nothing of it was sent.
+            exchange.promise.fail(UpstreamFailure.connectFailed)
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
@@ -281,16 +348,27 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.fail(.timedOut, context: context)
         }
         self.state = .waiting(exchange, timeout: timeout)
+        self.requestSent = false
+        let sent = context.eventLoop.makePromise(of: Void.self)
+        sent.futureResult.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success: self.requestSent = true
+            // Some of it may have gone: the handler's word comes before the caller's.
+            case .failure: self.fail(.connectionDropped, context: context)
+            }
+            promise?.completeWith(result)
+        }
         context.write(Self.wrapOutboundOut(.head(exchange.head)), promise: nil)
         if let body = exchange.body { context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.write(Self.wrapOutboundOut(.end(nil)), promise: promise)
+        context.write(Self.wrapOutboundOut(.end(nil)), promise: sent)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (Self.unwrapInboundIn(data), self.state) {
         case (.head(let head), .waiting(let exchange, let timeout)):
-            // Too long by its own word (before decoding, which only makes it longer).
-            if head.headers.first(name: "Content-Length").flatMap(Int.init).map({ $0 > self.maxResponseBytes }) == true {
+            // Too long by its own word (before decoding, which only makes it longer), when a body follows.
+            let bodiless = exchange.head.method == .HEAD || head.status == .noContent || head.status == .notModified
+            if !bodiless, head.headers.first(name: "Content-Length").flatMap(Int.init).map({ $0 > self.maxResponseBytes }) == true {
                 return self.fail(.responseTooLarge, context: context)
             }
             self.state = .reading(exchange, timeout: timeout, head: head, body: nil)
@@ -307,7 +385,7 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             timeout.cancel()
             self.state = .idle
             let answer = UpstreamConnections.Answer(status: head.status, headers: head.headers, body: body ?? ByteBuffer())
-            exchange.promise.succeed(Outcome(answer: answer, reusable: head.isKeepAlive))
+            exchange.promise.succeed(Outcome(answer: answer, reusable: head.isKeepAlive && self.requestSent))
         default:
             // An answer nobody asked for, or parts out of order.
             self.fail(.other, context: context)
@@ -315,17 +393,23 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.handshake?.fail(ChannelError.ioOnClosedChannel)
+        self.handshake = nil
         self.fail(.connectionDropped, context: context)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.handshake?.fail(error)
+        self.handshake = nil
         self.fail(Self.failure(for: error), context: context)
     }
 
     /// What an error on the connection means for the call on it.
     static func failure(for error: any Error) -> UpstreamFailure {
         if error is NIOTooManyBytesError { return .responseTooLarge }
+        // The connection closed part way through the answer.
+        if let error = error as? HTTPParserError, error == .invalidEOFState { return .connectionDropped }
         if let error = error as? NIOHTTPDecompression.DecompressionError, error == .limit { return .responseTooLarge }
         if let error = error as? IOError, error.errnoCode == ECONNRESET || error.errnoCode == EPIPE { return .connectionDropped }
         if let error = error as? NIOSSLError, case .uncleanShutdown = error { return .connectionDropped }

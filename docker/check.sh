@@ -116,6 +116,13 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 curl -fsS "$base/healthz" >/dev/null || { podman logs mgw-check-gw | tail -n 20; fail "the gateway container did not come up"; }
+# The gateway's health says nothing of the simulator's container, which may start after it: any
+# answer from the simulator (401 without credentials) means it listens.
+for _ in $(seq 1 100); do
+    curl -sS -o /dev/null "http://127.0.0.1:$sim_port/api/demo/datasets/ds0001" 2>/dev/null && break
+    sleep 0.1
+done
+curl -sS -o /dev/null "http://127.0.0.1:$sim_port/api/demo/datasets/ds0001" || { podman logs mgw-check-sim | tail -n 20; fail "the simulator container did not come up"; }
 
 step "the README's calls through the containers"
 auth=(-H "Authorization: Bearer $key")

@@ -93,7 +93,10 @@ struct ValidationTests {
             #expect(error.variable == "MODE_API_SECRET")
             #expect(error.description.hasPrefix("configuration error: MODE_API_SECRET"))
         }
-        for (key, value) in [("http.port", "99999"), ("mode.api.url", "ftp://x"), ("mode.timeout.seconds", "-1"), ("mode.workspace", "a/b")] {
+        for (key, value) in [
+            ("http.port", "99999"), ("mode.api.url", "ftp://x"), ("mode.api.url", "https://user:secret@mode.com/api"),
+            ("mode.api.url", "https://mode.com/api?x=1"), ("mode.timeout.seconds", "-1"), ("mode.workspace", "a/b"),
+        ] {
             var bad = base
             bad[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(.string(value), isSecret: false)
             #expect(throws: ConfigurationError.self, "\(key)") { try load(bad) }

@@ -354,7 +354,7 @@ final class RowPump: @unchecked Sendable {
                 do {
                     chunk = try await current.iterator.next()
                 } catch {
-                    throw ModeClient.classify(error).gatewayError
+                    throw UpstreamFailure(error).gatewayError
                 }
                 var output: ByteBuffer
                 do throws(RowStream.Failure) {

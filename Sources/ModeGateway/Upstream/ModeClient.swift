@@ -3,46 +3,6 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
-
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// Why a call to Mode got no HTTP answer.
-enum UpstreamFailure: Error, Equatable {
-    /// No connection was made: the request provably never reached Mode.
-    case connectFailed
-    /// The connection closed before a whole answer came.
-    case connectionDropped
-    /// The deadline passed.
-    case timedOut
-    /// The answer was larger than the gateway accepts.
-    case responseTooLarge
-    /// Anything else the transport reported.
-    case other
-
-    /// The `status` label of the upstream metrics for this failure.
-    var metricLabel: String {
-        switch self {
-        case .connectFailed: "connect_failed"
-        case .connectionDropped: "dropped"
-        case .timedOut: "timeout"
-        case .responseTooLarge: "too_large"
-        case .other: "error"
-        }
-    }
-
-    var gatewayError: GatewayError {
-        switch self {
-        case .connectFailed: .upstreamUnreachable
-        case .connectionDropped: .badGateway(detail: "Mode closed the connection before answering.")
-        case .timedOut: .gatewayTimeout(detail: "Mode did not answer in time.")
-        case .responseTooLarge: .badGateway(detail: "Mode's answer was larger than the gateway accepts.")
-        case .other: .badGateway(detail: "The request to Mode failed.")
-        }
-    }
-}
 
 /// Sends ``UpstreamRequest``s to Mode with the operator's credentials: one HTTP exchange, no
 /// retries (``UpstreamExecutor`` decides those).
@@ -58,7 +18,6 @@ enum UpstreamFailure: Error, Equatable {
 public struct ModeClient: Sendable {
     let httpClient: HTTPClient
     let connections: UpstreamConnections
-    let baseURL: String
     let authorization: String
     let maxResponseBytes: Int
     let logger: Logger
@@ -78,7 +37,6 @@ public struct ModeClient: Sendable {
         }
         self.httpClient = httpClient
         self.connections = try UpstreamConnections(origin: origin, connectTimeout: TimeAmount(connectTimeout), maxResponseBytes: maxResponseBytes)
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.authorization = credentials.authorization
         self.maxResponseBytes = maxResponseBytes
         self.logger = logger
@@ -107,7 +65,7 @@ public struct ModeClient: Sendable {
                 body: answer.body
             )
         }
-        var outbound = HTTPClientRequest(url: self.baseURL + target)
+        var outbound = HTTPClientRequest(url: self.connections.origin.url + target)
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
         outbound.headers = headers
         if let body = request.body { outbound.body = .bytes(body) }
@@ -120,7 +78,7 @@ public struct ModeClient: Sendable {
             }
             return UpstreamResponse(status: status, headers: Self.fields(response.headers), body: ByteBuffer(), stream: response.body)
         } catch {
-            throw Self.classify(error)
+            throw UpstreamFailure(error)
         }
     }
 
@@ -131,30 +89,5 @@ public struct ModeClient: Sendable {
             if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
         }
         return fields
-    }
-
-    /// Sorts a transport error into what the retry and breaker logic needs to know.
-    static func classify(_ error: any Error) -> UpstreamFailure {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .connectTimeout, .socksHandshakeTimeout, .tlsHandshakeTimeout: return .connectFailed
-            case .deadlineExceeded, .readTimeout, .writeTimeout: return .timedOut
-            case .remoteConnectionClosed, .cancelled: return .connectionDropped
-            default: return .other
-            }
-        }
-        if error is NIOTooManyBytesError { return .responseTooLarge }
-        if error is CancellationError { return .timedOut }
-        if error is NIOConnectionError { return .connectFailed }
-        if let error = error as? IOError {
-            // AHC reports the last connect attempt's error when it could not connect in time.
-            switch error.errnoCode {
-            case ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL: return .connectFailed
-            case ECONNRESET, EPIPE: return .connectionDropped
-            default: return .other
-            }
-        }
-        if error is ChannelError { return .connectionDropped }
-        return .other
     }
 }

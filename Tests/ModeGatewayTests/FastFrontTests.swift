@@ -255,6 +255,7 @@ struct FastFrontTests {
         try await GatewayHarness.with(configure: { $0.keys = GatewayHarness.Keys.store }) { harness in
             let admin = [("Authorization", "Bearer \(GatewayHarness.Keys.admin)")]
             #expect(try await harness.get("/datasets/ds0001", headers: admin).status == 200)
+            let fastBefore = try await FastPathTests.metric("gateway_cache_fast_hits_total", in: harness)
             let client = try RawClient(port: harness.gatewayPort)
             defer { client.close() }
             func hit(_ id: String, _ authorization: String?) async throws -> String {
@@ -281,6 +282,8 @@ struct FastFrontTests {
                 } ?? "none"
             }
             #expect(clients == ["client=reader", "client=reader", "none", "none", "client=operator", "client=reader"])
+            // The four hits were the fast path's (the refusals are the router's), identities remembered or not.
+            #expect(try await FastPathTests.metric("gateway_cache_fast_hits_total", in: harness) - fastBefore == 4)
         }
         #expect(AccessGate.sameSecret("Bearer a", "Bearer a") && AccessGate.sameSecret(nil, nil))
         #expect(!AccessGate.sameSecret("Bearer a", "Bearer b") && !AccessGate.sameSecret("Bearer a", nil) && !AccessGate.sameSecret("a", "ab"))

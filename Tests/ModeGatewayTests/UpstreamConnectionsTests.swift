@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
@@ -7,6 +9,10 @@ import Synchronization
 import Testing
 
 @testable import ModeGateway
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("The upstream connections: one exchange at a time, read whole")
 struct UpstreamConnectionsTests {
@@ -90,7 +96,8 @@ struct UpstreamConnectionsTests {
         let chunk = String(repeating: "x", count: 600)
         let server = try await ScriptedServer.start { index, _ in
             switch index {
-            case 0: .answer(Self.answer(status: "200 OK", headers: [], body: Array(String(repeating: "y", count: 2000).utf8)))
+            // Only the length says it is too large: no body follows, so nothing else could refuse it.
+            case 0: .answer(Array("HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n".utf8))
             case 1:
                 .answer(
                     Array(
@@ -122,6 +129,7 @@ struct UpstreamConnectionsTests {
             case 1: .close
             case 2: .answer(Array("HTTP/1.1 abc\r\n\r\n".utf8))
             case 3: .answer(Array("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789".utf8), close: true)
+            case 4: .close
             default: .answer(Self.ok("after"))
             }
         }
@@ -142,10 +150,16 @@ struct UpstreamConnectionsTests {
         await #expect(throws: UpstreamFailure.connectionDropped) {
             _ = try await connections.exchange(Self.get("/truncated"), body: nil, deadline: .now() + .seconds(5))
         }
+        // A write whose connection closes under it may have reached Mode: dropped, never a failed connect.
+        var patch = Self.get("/write")
+        patch.method = .PATCH
+        await #expect(throws: UpstreamFailure.connectionDropped) {
+            _ = try await connections.exchange(patch, body: ByteBuffer(string: "{}"), deadline: .now() + .seconds(5))
+        }
         // None of those connections was kept; the next call works on a new one.
         let after = try await connections.exchange(Self.get("/after"), body: nil, deadline: .now() + .seconds(5))
         #expect(String(buffer: after.body) == "after")
-        #expect(server.accepted == 5)
+        #expect(server.accepted == 6)
         // Out of time before it starts: nothing is sent, not even on the idle connection.
         await #expect(throws: UpstreamFailure.timedOut) {
             _ = try await connections.exchange(Self.get("/late"), body: nil, deadline: .now() - .milliseconds(1))
@@ -160,10 +174,19 @@ struct UpstreamConnectionsTests {
         #expect(server.closed == server.accepted)
         #expect(!server.heads.contains { $0.contains("/late") })
 
-        let closedPort = server.port
-        server.stop()
+        // A port held by a socket that does not listen: refused, and no other test can take it.
+        let unlistened = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { Glibc.close(unlistened) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(unlistened, $0, length) == 0 && getsockname(unlistened, $0, &length) == 0 }
+        }
+        try #require(bound)
         let refused = try UpstreamConnections(
-            origin: #require(.init(url: "http://127.0.0.1:\(closedPort)/api")),
+            origin: #require(.init(url: "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))/api")),
             connectTimeout: .seconds(2),
             maxResponseBytes: 1024
         )
@@ -213,6 +236,56 @@ struct UpstreamConnectionsTests {
             waited += 1
         }
         #expect(server.closed == 2)
+    }
+
+    @Test("An error after the request went out is never a failed connect: the call may have reached Mode")
+    func errorAfterWrite() throws {
+        for error in [IOError(errnoCode: EHOSTUNREACH, reason: "read"), IOError(errnoCode: ECONNREFUSED, reason: "read")] {
+            let channel = EmbeddedChannel(handler: ExchangeHandler(maxResponseBytes: 1024))
+            let promise = channel.eventLoop.makePromise(of: ExchangeHandler.Outcome.self)
+            var head = Self.get("/write")
+            head.method = .POST
+            try channel.writeOutbound(
+                ExchangeHandler.Exchange(head: head, body: ByteBuffer(string: "{}"), deadline: .now() + .seconds(5), promise: promise)
+            )
+            #expect(try channel.readOutbound(as: HTTPClientRequestPart.self) == .head(head))
+            channel.pipeline.fireErrorCaught(error)
+            #expect(throws: UpstreamFailure.connectionDropped) { try promise.futureResult.wait() }
+            _ = try? channel.finish()
+        }
+    }
+
+    @Test("A call its caller cancels is not retried, and tells the breaker nothing")
+    func cancelledCall() async throws {
+        let server = try await ScriptedServer.start { _, _ in .silence }
+        defer { server.stop() }
+        var settings = UpstreamExecutor.Settings()
+        settings.ratePerSecond = 100
+        settings.burst = 10
+        settings.breakerThreshold = 1
+        let logger = Logger(label: "test")
+        let client = try ModeClient(
+            httpClient: .shared,
+            baseURL: "http://127.0.0.1:\(server.port)/api",
+            credentials: ModeCredentials(token: "t", secret: "s"),
+            maxResponseBytes: 1024,
+            logger: logger
+        )
+        let executor = UpstreamExecutor(client: client, settings: settings, logger: logger)
+        let call = Task {
+            try await executor.send(UpstreamRequest(method: .get, path: "/x"), for: "c", deadline: TimeSource.system.now() + .seconds(30))
+        }
+        var waited = 0
+        while server.heads.isEmpty, waited < 1000 {
+            try await Task.sleep(for: .milliseconds(5))
+            waited += 1
+        }
+        try #require(server.heads.count == 1)
+        call.cancel()
+        await #expect(throws: GatewayError.self) { try await call.value }
+        #expect(executor.statistics.retries == 0)
+        #expect(executor.statistics.breakerOpenings == 0 && executor.statistics.breakerState == 0)
+        client.connections.close()
     }
 
     @Test("https: the certificate is verified against the trust roots and the host name")

@@ -104,7 +104,7 @@ public struct GatewayConfiguration: Sendable {
         self.port = try parse.int("http.port", in: 0...65535) ?? self.port
         if let url = parse.string("mode.api.url") {
             guard UpstreamConnections.Origin(url: url) != nil else {
-                throw ConfigurationError(key: "mode.api.url", reason: "must be an http:// or https:// URL, without user info, query or fragment.")
+                throw ConfigurationError(key: "mode.api.url", reason: UpstreamConnections.Origin.requirement)
             }
             self.modeURL = url
         }

@@ -103,12 +103,15 @@ final class FastFront: ChannelInboundHandler, RemovableChannelHandler {
     /// by reading each head in them, as the decoder will.
     static func follow(_ bytes: ByteBuffer, pieces: Int = 1) -> State {
         var bytes = bytes
+        var pieces = pieces
         while bytes.readableBytes > 0 {
             switch bytes.withUnsafeReadableBytes({ PlainRequestHead.scan($0, build: false) }) {
             case .plain(let head):
                 // Hummingbird answers a request to close last: nothing after it is read here.
                 if head.closes { return .decoderOnly }
                 bytes.moveReaderIndex(forwardBy: head.length)
+                // The next head starts in this read: its own first piece.
+                pieces = 1
             case .incomplete:
                 return .within(bytes, pieces: pieces)
             case .unusual:

@@ -247,7 +247,10 @@ struct GatewayPipeline: Sendable {
             if let value = upstream.headers[name] { headers[name] = value }
         }
         let limit = self.results.maxBytes
-        let length = upstream.headers[.contentLength].flatMap { Int($0) }.flatMap { $0 <= limit ? $0 : nil }
+        // A length is the encoded one when Mode compressed the file, which arrives decoded.
+        let length =
+            upstream.headers[.contentEncoding] == nil
+            ? upstream.headers[.contentLength].flatMap { Int($0) }.flatMap { $0 <= limit ? $0 : nil } : nil
         return Response(
             status: .ok,
             headers: headers,

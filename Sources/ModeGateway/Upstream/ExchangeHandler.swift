@@ -144,7 +144,9 @@ final class ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .waiting(let exchange, let timeout), .reading(let exchange, let timeout, _, _):
             self.state = .closed
             timeout.cancel()
-            exchange.promise.fail(failure)
+            // The request was written on an open connection: whatever the error says (a host
+            // that became unreachable reads like a failed connect), it may have reached Mode.
+            exchange.promise.fail(failure == .connectFailed ? .connectionDropped : failure)
             context.close(promise: nil)
         case .idle:
             self.state = .closed

@@ -33,7 +33,7 @@ public struct ModeClient: Sendable {
         logger: Logger
     ) throws {
         guard let origin = UpstreamConnections.Origin(url: baseURL) else {
-            throw ConfigurationError(key: "mode.api.url", reason: "must be an http:// or https:// URL, without user info, query or fragment.")
+            throw ConfigurationError(key: "mode.api.url", reason: UpstreamConnections.Origin.requirement)
         }
         self.httpClient = httpClient
         self.connections = try UpstreamConnections(origin: origin, connectTimeout: TimeAmount(connectTimeout), maxResponseBytes: maxResponseBytes)

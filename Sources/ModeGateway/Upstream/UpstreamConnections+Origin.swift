@@ -1,6 +1,9 @@
 extension UpstreamConnections {
     /// Where Mode is: scheme, host, port and the path that every call goes below.
     struct Origin: Sendable, Equatable {
+        /// Why a URL was refused, for `MODE_API_URL`'s error.
+        static let requirement = "must be an http:// or https:// URL, without user info, query or fragment."
+
         var tls: Bool
         var host: String
         var port: Int

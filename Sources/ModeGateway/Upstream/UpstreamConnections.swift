@@ -15,9 +15,10 @@ import Synchronization
 ///
 /// Connections open as calls need them: how many run at once is bounded by Mode's budget in
 /// ``UpstreamExecutor`` and by the gateway's own connection limit, not here. Up to `maxIdle` are
-/// kept between calls, each for at most `idleTimeout`, shorter than the keep-alive that
+/// kept between calls. One idle for longer than `idleTimeout` (shorter than the keep-alive that
 /// servers and load balancers commonly allow, so an idle connection is rarely reused just as
-/// Mode's end closes it.
+/// Mode's end closes it) is never reused: it is closed when the next call comes or another
+/// connection goes idle. Until then it stays open, unless Mode's end closes it first.
 final class UpstreamConnections: Sendable {
     /// Mode's answer, read whole and decoded from any `Content-Encoding`.
     struct Answer: Sendable {
@@ -133,7 +134,8 @@ final class UpstreamConnections: Sendable {
         let maxResponseBytes = self.maxResponseBytes
         // One bound for the connect and the TLS handshake together.
         let limit = min(now + self.connectTimeout, deadline)
-        // On the caller's event loop when it runs on one: no hop between the call and its answer.
+        // On the caller's event loop when it runs on one (the gateway runs Swift concurrency on
+        // NIO's loops): no hop between the call and its answer.
         let bootstrap = ClientBootstrap(group: self.group.any())
             .connectTimeout(limit - now)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

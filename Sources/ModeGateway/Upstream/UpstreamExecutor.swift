@@ -143,6 +143,12 @@ public final class UpstreamExecutor: Sendable {
             case .success(let response): self.observe(String(response.status.code), ContinuousClock.now - started)
             case .failure(let failure): self.observe(failure.metricLabel, ContinuousClock.now - started)
             }
+            if case .failure = outcome, Task.isCancelled {
+                // The caller left, and its call ended with it: that says nothing of Mode, and there
+                // is nobody to retry for.
+                if probe { self.state.withLock { $0.breaker.releaseProbe(now: self.time.now()) } }
+                throw Self.cancelled
+            }
             let verdict = self.judge(outcome, request: request)
             if let pause = self.record(verdict, response: outcome), let shared = self.shared {
                 // Every replica holds off, not only this one.

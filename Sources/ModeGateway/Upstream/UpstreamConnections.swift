@@ -137,8 +137,9 @@ final class UpstreamConnections: Sendable {
         // On the caller's event loop when it runs on one (the gateway runs Swift concurrency on
         // NIO's loops): no hop between the call and its answer.
         let bootstrap = ClientBootstrap(group: self.group.any())
+            // TCP_NODELAY is ClientBootstrap's default (a SOL_SOCKET-level "tcp_nodelay" would be
+            // SO_DEBUG, which an unprivileged container may not set).
             .connectTimeout(limit - now)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
